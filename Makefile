@@ -1,0 +1,97 @@
+# syncctl — see README.md. `make`, `make check`, `make demo`, `make install`.
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
+FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
+
+CC ?= cc
+PKGS = libpq libcurl libcjson libmongoc-1.0 yaml-0.1 sqlite3 libcrypto
+# Recursively expanded: pkg-config runs only when a recipe needs it, after
+# `make deps` has installed the packages.
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS = $(shell pkg-config --libs $(PKGS)) -lpg_query
+WARN = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
+BASE_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L $(WARN) -g
+CFLAGS ?= -O2
+SAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+LIB_SRC = $(wildcard lib/*.c)
+CMD_SRC = $(wildcard cmd/*.c)
+UNIT_SRC = $(wildcard tests/unit/test_*.c)
+MAN_SRC = $(wildcard man/*.scd)
+MAN_OUT = $(patsubst man/%.scd,build/man/%,$(MAN_SRC))
+
+OBJ = $(patsubst %.c,build/obj/%.o,$(LIB_SRC) $(CMD_SRC))
+SAN_OBJ = $(patsubst %.c,build/asan/%.o,$(LIB_SRC) $(CMD_SRC))
+SAN_LIB_OBJ = $(patsubst %.c,build/asan/%.o,$(LIB_SRC))
+UNIT_BIN = $(patsubst tests/unit/%.c,build/asan/tests/%,$(UNIT_SRC))
+
+.PHONY: all deps check test unit demo install uninstall clean man asan completions
+all: syncctl man
+
+deps:
+	@scripts/deps.sh
+
+syncctl: $(OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OBJ) $(PKG_LIBS)
+
+build/obj/%.o: %.c $(wildcard lib/*.h cmd/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
+
+# The same program under AddressSanitizer and UndefinedBehaviorSanitizer.
+asan: build/asan/syncctl $(UNIT_BIN)
+build/asan/syncctl: $(SAN_OBJ)
+	$(CC) $(SAN_FLAGS) -o $@ $(SAN_OBJ) $(PKG_LIBS)
+
+build/asan/%.o: %.c $(wildcard lib/*.h cmd/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) -O1 $(SAN_FLAGS) $(PKG_CFLAGS) -c -o $@ $<
+
+build/asan/tests/%: tests/unit/%.c $(SAN_LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) -O1 $(SAN_FLAGS) $(PKG_CFLAGS) -o $@ $< $(SAN_LIB_OBJ) $(PKG_LIBS) -lcmocka
+
+man: $(MAN_OUT)
+build/man/%: man/%.scd
+	@mkdir -p build/man
+	scdoc < $< > $@
+
+# Regenerates completions/ from the command table (a test keeps them equal).
+completions: syncctl
+	./syncctl completion bash > completions/syncctl.bash
+	./syncctl completion zsh > completions/_syncctl
+	./syncctl completion fish > completions/syncctl.fish
+
+# make check: unit tests and command tests, the command tests twice (plain
+# and under ASan+UBSan); ends with one "N passed, N failed" line.
+check:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory all asan
+	@tests/run.sh
+
+test: check
+
+demo:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory all
+	@scripts/demo.sh
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -d $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
+	install -m 755 syncctl $(DESTDIR)$(BINDIR)/syncctl
+	install -m 644 $(MAN_OUT) $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 completions/syncctl.bash $(DESTDIR)$(BASHCOMPDIR)/syncctl
+	install -m 644 completions/_syncctl $(DESTDIR)$(ZSHCOMPDIR)/_syncctl
+	install -m 644 completions/syncctl.fish $(DESTDIR)$(FISHCOMPDIR)/syncctl.fish
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/syncctl $(DESTDIR)$(BASHCOMPDIR)/syncctl
+	rm -f $(DESTDIR)$(ZSHCOMPDIR)/_syncctl $(DESTDIR)$(FISHCOMPDIR)/syncctl.fish
+	rm -f $(patsubst build/man/%,$(DESTDIR)$(MANDIR)/man1/%,$(MAN_OUT))
+
+clean:
+	rm -rf build syncctl

@@ -1,0 +1,318 @@
+#include "pg.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "util.h"
+
+static char *conninfo_value(PQconninfoOption *opts, const char *key)
+{
+	for (PQconninfoOption *o = opts; o && o->keyword; o++)
+		if (strcmp(o->keyword, key) == 0 && o->val && *o->val)
+			return o->val;
+	return NULL;
+}
+
+/* A libpq message with the password (known or guessed) masked. */
+static char *clean_message(const char *msg, const char *secret, const char *conninfo)
+{
+	char *a = sc_scrub(msg, secret);
+	char *b = sc_redact_secrets(a);
+	free(a);
+	/* A message quoting the raw conninfo is replaced by its redacted form. */
+	if (conninfo && *conninfo && strstr(b, conninfo)) {
+		char *c = sc_scrub(b, conninfo);
+		free(b);
+		b = c;
+	}
+	return b;
+}
+
+int sc_pg_check_conninfo(const char *conninfo, const char *what, sc_error *err)
+{
+	if (!conninfo || !*conninfo)
+		return 0;
+	char *errmsg = NULL;
+	PQconninfoOption *opts = PQconninfoParse(conninfo, &errmsg);
+	if (!opts) {
+		char *clean = clean_message(errmsg ? errmsg : "malformed", NULL, conninfo);
+		char *shown = sc_redact_secrets(conninfo);
+		sc_error_set(err, SC_EXIT_USAGE, "invalid connection string for %s (%s): %s", what,
+			     shown, clean);
+		free(shown);
+		free(clean);
+		PQfreemem(errmsg);
+		return -1;
+	}
+	PQconninfoFree(opts);
+	return 0;
+}
+
+bool sc_pg_conninfo_has_password(const char *conninfo)
+{
+	if (!conninfo || !*conninfo)
+		return false;
+	PQconninfoOption *opts = PQconninfoParse(conninfo, NULL);
+	bool has = opts && conninfo_value(opts, "password") != NULL;
+	PQconninfoFree(opts);
+	return has;
+}
+
+char *sc_pg_describe(const char *conninfo)
+{
+	PQconninfoOption *opts = PQconninfoParse(conninfo ? conninfo : "", NULL);
+	if (!opts)
+		return sc_redact_secrets(conninfo);
+	const char *user = conninfo_value(opts, "user");
+	const char *host = conninfo_value(opts, "host");
+	const char *port = conninfo_value(opts, "port");
+	const char *db = conninfo_value(opts, "dbname");
+	if (!user)
+		user = getenv("PGUSER");
+	if (!host)
+		host = getenv("PGHOST");
+	if (!port)
+		port = getenv("PGPORT");
+	if (!db)
+		db = getenv("PGDATABASE");
+	char *s = sc_xasprintf("%s%s%s%s%s/%s", user ? user : "", user ? "@" : "",
+			       host ? host : "local socket", port ? ":" : "", port ? port : "",
+			       db ? db : (user ? user : ""));
+	PQconninfoFree(opts);
+	return s;
+}
+
+sc_pg *sc_pg_connect(const char *conninfo, const char *what, int timeout_s, sc_error *err)
+{
+	if (!conninfo)
+		conninfo = "";
+	if (sc_pg_check_conninfo(conninfo, what, err) != 0)
+		return NULL;
+	sc_pg *pg = sc_xcalloc(1, sizeof *pg);
+	pg->timeout_s = timeout_s > 0 ? timeout_s : 10;
+	pg->display = sc_pg_describe(conninfo);
+	PQconninfoOption *opts = PQconninfoParse(conninfo, NULL);
+	const char *pw = opts ? conninfo_value(opts, "password") : NULL;
+	if (!pw)
+		pw = getenv("PGPASSWORD");
+	pg->secret = pw ? sc_xstrdup(pw) : NULL;
+	PQconninfoFree(opts);
+
+	char timeout[16];
+	/* libpq's minimum effective connect_timeout is 2 s. */
+	snprintf(timeout, sizeof timeout, "%d", pg->timeout_s < 2 ? 2 : pg->timeout_s);
+	const char *keys[] = { "dbname", "connect_timeout", "fallback_application_name", NULL };
+	const char *vals[] = { conninfo, timeout, "syncctl", NULL };
+	sc_log_verbose("connecting to %s (timeout %d s)", pg->display, pg->timeout_s);
+	pg->conn = PQconnectdbParams(keys, vals, 1);
+	if (!pg->conn || PQstatus(pg->conn) != CONNECTION_OK) {
+		char *msg = clean_message(pg->conn ? PQerrorMessage(pg->conn) : "out of memory",
+					  pg->secret, conninfo);
+		sc_error_set(err, SC_EXIT_FAILED, "cannot connect to %s at %s: %s", what,
+			     pg->display, msg);
+		free(msg);
+		sc_pg_close(pg);
+		return NULL;
+	}
+	pg->server_version = PQserverVersion(pg->conn);
+	char ms[32];
+	snprintf(ms, sizeof ms, "%d", pg->timeout_s * 1000);
+	const char *p[] = { ms };
+	if (sc_pg_command(pg, "SELECT set_config('statement_timeout', $1, false), "
+			      "set_config('lock_timeout', $1, false)", 1, p, err) != 0) {
+		sc_pg_close(pg);
+		return NULL;
+	}
+	return pg;
+}
+
+void sc_pg_close(sc_pg *pg)
+{
+	if (!pg)
+		return;
+	if (pg->conn)
+		PQfinish(pg->conn);
+	free(pg->secret);
+	free(pg->display);
+	free(pg);
+}
+
+static void set_server_error(sc_pg *pg, PGresult *res, sc_error *err)
+{
+	const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	const char *detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
+	char *msg = sc_xasprintf("%s%s%s", primary ? primary : PQresultErrorMessage(res),
+				 detail ? " (" : "", detail ? detail : "");
+	if (detail) {
+		char *m2 = sc_xasprintf("%s)", msg);
+		free(msg);
+		msg = m2;
+	}
+	char *clean = clean_message(msg, pg->secret, NULL);
+	sc_error_set(err, SC_EXIT_FAILED, "%s", clean);
+	free(clean);
+	free(msg);
+}
+
+PGresult *sc_pg_exec_keep(sc_pg *pg, const char *sql, int nparams, const char *const *params,
+			  sc_error *err)
+{
+	if (!pg->conn) {
+		sc_error_set(err, SC_EXIT_FAILED, "the connection to %s is closed", pg->display);
+		return NULL;
+	}
+	sc_log_verbose("SQL: %s", sql);
+	if (!PQsendQueryParams(pg->conn, sql, nparams, NULL, params, NULL, NULL, 0)) {
+		char *m = clean_message(PQerrorMessage(pg->conn), pg->secret, NULL);
+		sc_error_set(err, SC_EXIT_FAILED, "lost the connection to %s: %s", pg->display, m);
+		free(m);
+		return NULL;
+	}
+	double deadline = sc_now_ms() + pg->timeout_s * 1000.0 + 500.0;
+	int fd = PQsocket(pg->conn);
+	while (PQisBusy(pg->conn)) {
+		double left = deadline - sc_now_ms();
+		if (left <= 0) {
+			sc_error_set(err, SC_EXIT_FAILED,
+				     "%s did not answer within %d s (raise --timeout if the work is slow)",
+				     pg->display, pg->timeout_s);
+			/* The connection is in an unknown state: nothing more is sent. */
+			PQfinish(pg->conn);
+			pg->conn = NULL;
+			return NULL;
+		}
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		int rc = poll(&pfd, 1, (int)left);
+		if (rc < 0 && errno != EINTR) {
+			sc_error_set(err, SC_EXIT_FAILED, "waiting for %s: %s", pg->display,
+				     strerror(errno));
+			return NULL;
+		}
+		if (rc > 0 && !PQconsumeInput(pg->conn)) {
+			char *m = clean_message(PQerrorMessage(pg->conn), pg->secret, NULL);
+			sc_error_set(err, SC_EXIT_FAILED, "lost the connection to %s: %s",
+				     pg->display, m);
+			free(m);
+			return NULL;
+		}
+	}
+	PGresult *keep = NULL, *r;
+	while ((r = PQgetResult(pg->conn)) != NULL) {
+		if (!keep || PQresultStatus(r) == PGRES_FATAL_ERROR) {
+			PQclear(keep);
+			keep = r;
+		} else {
+			PQclear(r);
+		}
+	}
+	if (!keep) {
+		sc_error_set(err, SC_EXIT_FAILED, "no result from %s", pg->display);
+		return NULL;
+	}
+	ExecStatusType st = PQresultStatus(keep);
+	if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+		if (PQstatus(pg->conn) == CONNECTION_BAD) {
+			char *m = clean_message(PQerrorMessage(pg->conn), pg->secret, NULL);
+			sc_error_set(err, SC_EXIT_FAILED, "lost the connection to %s: %s",
+				     pg->display, m);
+			free(m);
+			PQclear(keep);
+			return NULL;
+		}
+		set_server_error(pg, keep, err);
+	}
+	return keep;
+}
+
+PGresult *sc_pg_exec(sc_pg *pg, const char *sql, int nparams, const char *const *params,
+		     sc_error *err)
+{
+	if (!pg->conn || PQstatus(pg->conn) != CONNECTION_OK) {
+		sc_error_set(err, SC_EXIT_FAILED, "the connection to %s is closed", pg->display);
+		return NULL;
+	}
+	PGresult *r = sc_pg_exec_keep(pg, sql, nparams, params, err);
+	if (r && PQresultStatus(r) != PGRES_TUPLES_OK && PQresultStatus(r) != PGRES_COMMAND_OK) {
+		PQclear(r);
+		return NULL;
+	}
+	return r;
+}
+
+int sc_pg_command(sc_pg *pg, const char *sql, int nparams, const char *const *params,
+		  sc_error *err)
+{
+	PGresult *r = sc_pg_exec(pg, sql, nparams, params, err);
+	if (!r)
+		return -1;
+	PQclear(r);
+	return 0;
+}
+
+char *sc_pg_quote_ident(sc_pg *pg, const char *name)
+{
+	sc_error e;
+	const char *p[] = { name };
+	PGresult *r = pg && pg->conn ? sc_pg_exec(pg, "SELECT quote_ident($1)", 1, p, &e) : NULL;
+	if (r && PQntuples(r) == 1) {
+		char *s = sc_xstrdup(PQgetvalue(r, 0, 0));
+		PQclear(r);
+		return s;
+	}
+	PQclear(r);
+	sc_buf b = SC_BUF_INIT;
+	sc_buf_putc(&b, '"');
+	for (const char *c = name; *c; c++) {
+		if (*c == '"')
+			sc_buf_putc(&b, '"');
+		sc_buf_putc(&b, *c);
+	}
+	sc_buf_putc(&b, '"');
+	return sc_buf_take(&b);
+}
+
+char *sc_pg_quote_literal(sc_pg *pg, const char *value)
+{
+	char *q = pg && pg->conn ? PQescapeLiteral(pg->conn, value, strlen(value)) : NULL;
+	if (q) {
+		char *s = sc_xstrdup(q);
+		PQfreemem(q);
+		return s;
+	}
+	sc_buf b = SC_BUF_INIT;
+	sc_buf_putc(&b, '\'');
+	for (const char *c = value; *c; c++) {
+		if (*c == '\'')
+			sc_buf_putc(&b, '\'');
+		sc_buf_putc(&b, *c);
+	}
+	sc_buf_putc(&b, '\'');
+	return sc_buf_take(&b);
+}
+
+const char *sc_pg_get(const PGresult *r, int row, int col)
+{
+	if (!r || row >= PQntuples(r) || col >= PQnfields(r) || PQgetisnull(r, row, col))
+		return NULL;
+	return PQgetvalue(r, row, col);
+}
+
+bool sc_pg_get_bool(const PGresult *r, int row, int col)
+{
+	const char *v = sc_pg_get(r, row, col);
+	return v && v[0] == 't';
+}
+
+long long sc_pg_get_ll(const PGresult *r, int row, int col, long long dflt)
+{
+	const char *v = sc_pg_get(r, row, col);
+	if (!v)
+		return dflt;
+	char *end;
+	long long n = strtoll(v, &end, 10);
+	return end == v ? dflt : n;
+}

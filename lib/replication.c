@@ -1,0 +1,467 @@
+#include "replication.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "util.h"
+
+int sc_replication_check_settings(sc_pg *pg, sc_report *r, sc_error *err)
+{
+	sc_report_mark(r);
+	PGresult *res = sc_pg_exec(pg,
+		"SELECT current_setting('wal_level'),"
+		" current_setting('max_replication_slots')::int,"
+		" (SELECT count(*) FROM pg_replication_slots),"
+		" current_setting('max_wal_senders')::int,"
+		" (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'walsender'),"
+		" r.rolsuper, r.rolreplication, r.rolbypassrls, quote_ident(current_user)"
+		" FROM pg_roles r WHERE r.rolname = current_user", 0, NULL, err);
+	if (!res)
+		return -1;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		sc_error_set(err, SC_EXIT_FAILED, "cannot read the settings of %s", pg->display);
+		return -1;
+	}
+	const char *wal_level = sc_pg_get(res, 0, 0);
+	long long max_slots = sc_pg_get_ll(res, 0, 1, 0), used_slots = sc_pg_get_ll(res, 0, 2, 0);
+	long long max_senders = sc_pg_get_ll(res, 0, 3, 0), used_senders = sc_pg_get_ll(res, 0, 4, 0);
+	bool super = sc_pg_get_bool(res, 0, 5), repl = sc_pg_get_bool(res, 0, 6);
+	const char *role = sc_pg_get(res, 0, 8);
+
+	cJSON *d = cJSON_CreateObject();
+	cJSON_AddStringToObject(d, "wal_level", wal_level);
+	if (strcmp(wal_level, "logical") == 0) {
+		sc_check_set_details(sc_report_add(r, "pg.wal_level", SC_CHECK_OK, "wal_level is logical"), d);
+	} else {
+		sc_check *c = sc_report_add(r, "pg.wal_level", SC_CHECK_FAIL,
+					    "wal_level is %s; logical replication needs logical", wal_level);
+		sc_check_set_hint(c, "ALTER SYSTEM SET wal_level = logical; then restart Postgres");
+		sc_check_set_details(c, d);
+	}
+
+	static const struct { const char *id, *setting, *what; int col; } limits[] = {
+		{ "pg.max_replication_slots", "max_replication_slots", "replication slots", 1 },
+		{ "pg.max_wal_senders", "max_wal_senders", "WAL senders", 3 },
+	};
+	for (int i = 0; i < 2; i++) {
+		long long max = i == 0 ? max_slots : max_senders;
+		long long used = i == 0 ? used_slots : used_senders;
+		long long free_n = max - used;
+		cJSON *ld = cJSON_CreateObject();
+		cJSON_AddNumberToObject(ld, "max", (double)max);
+		cJSON_AddNumberToObject(ld, "used", (double)used);
+		cJSON_AddNumberToObject(ld, "free", (double)(free_n > 0 ? free_n : 0));
+		sc_check *c;
+		if (free_n > 0) {
+			c = sc_report_add(r, limits[i].id, SC_CHECK_OK, "%s = %lld: %lld used, %lld free",
+					  limits[i].setting, max, used, free_n);
+		} else {
+			c = sc_report_add(r, limits[i].id, SC_CHECK_FAIL,
+					  "%s = %lld: %lld used, none free; the sync service needs one (two while it redeploys sync rules)",
+					  limits[i].setting, max, used);
+			if (i == 0)
+				sc_check_set_hint(c, "ALTER SYSTEM SET max_replication_slots = %lld; then restart Postgres (or drop unused slots: syncctl slots drop NAME)",
+						  used + 2 > 10 ? used + 2 : 10);
+			else
+				sc_check_set_hint(c, "ALTER SYSTEM SET max_wal_senders = %lld; then restart Postgres",
+						  used + 2 > 10 ? used + 2 : 10);
+		}
+		sc_check_set_details(c, ld);
+	}
+
+	cJSON *rd = cJSON_CreateObject();
+	cJSON_AddStringToObject(rd, "role", role);
+	cJSON_AddBoolToObject(rd, "superuser", super);
+	cJSON_AddBoolToObject(rd, "replication", repl);
+	cJSON_AddBoolToObject(rd, "bypassrls", sc_pg_get_bool(res, 0, 7));
+	if (super || repl) {
+		sc_check_set_details(sc_report_add(r, "pg.role", SC_CHECK_OK,
+						   "role %s has %s", role, super ? "superuser" : "REPLICATION"), rd);
+	} else {
+		sc_check *c = sc_report_add(r, "pg.role", SC_CHECK_FAIL,
+					    "role %s lacks REPLICATION: the sync service gets \"permission denied to start WAL sender\"",
+					    role);
+		sc_check_set_hint(c, "ALTER ROLE %s WITH REPLICATION;", role);
+		sc_check_set_details(c, rd);
+	}
+	PQclear(res);
+	return 0;
+}
+
+static void add_num_or_null(cJSON *o, const char *key, const PGresult *res, int row, int col)
+{
+	const char *v = sc_pg_get(res, row, col);
+	if (v)
+		cJSON_AddNumberToObject(o, key, (double)sc_pg_get_ll(res, row, col, 0));
+	else
+		cJSON_AddNullToObject(o, key);
+}
+
+static void add_str_or_null(cJSON *o, const char *key, const PGresult *res, int row, int col)
+{
+	const char *v = sc_pg_get(res, row, col);
+	if (v)
+		cJSON_AddStringToObject(o, key, v);
+	else
+		cJSON_AddNullToObject(o, key);
+}
+
+int sc_replication_check_slots(sc_pg *pg, sc_report *r, int64_t max_retained, sc_error *err)
+{
+	sc_report_mark(r);
+	/* wal_status and safe_wal_size exist from Postgres 13. */
+	const char *sql = pg->server_version >= 130000
+		? "WITH cur AS (SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()"
+		  " ELSE pg_current_wal_lsn() END AS lsn)"
+		  " SELECT s.slot_name, s.plugin, s.slot_type, s.database, s.active, s.active_pid,"
+		  " s.wal_status, pg_wal_lsn_diff(cur.lsn, s.confirmed_flush_lsn)::bigint,"
+		  " pg_wal_lsn_diff(cur.lsn, s.restart_lsn)::bigint, s.safe_wal_size, s.temporary,"
+		  " quote_literal(s.slot_name)"
+		  " FROM pg_replication_slots s, cur ORDER BY s.slot_name"
+		: "WITH cur AS (SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()"
+		  " ELSE pg_current_wal_lsn() END AS lsn)"
+		  " SELECT s.slot_name, s.plugin, s.slot_type, s.database, s.active, s.active_pid,"
+		  " NULL::text, pg_wal_lsn_diff(cur.lsn, s.confirmed_flush_lsn)::bigint,"
+		  " pg_wal_lsn_diff(cur.lsn, s.restart_lsn)::bigint, NULL::bigint, s.temporary,"
+		  " quote_literal(s.slot_name)"
+		  " FROM pg_replication_slots s, cur ORDER BY s.slot_name";
+	PGresult *res = sc_pg_exec(pg, sql, 0, NULL, err);
+	if (!res)
+		return -1;
+	char *limit = sc_format_size(max_retained);
+	cJSON *all = cJSON_CreateArray();
+	for (int i = 0; i < PQntuples(res); i++) {
+		const char *name = sc_pg_get(res, i, 0);
+		bool active = sc_pg_get_bool(res, i, 4);
+		const char *wal_status = sc_pg_get(res, i, 6);
+		long long lag = sc_pg_get_ll(res, i, 7, -1);
+		long long retained = sc_pg_get_ll(res, i, 8, -1);
+		const char *lit = sc_pg_get(res, i, 11);
+		cJSON *row = cJSON_CreateObject();
+		cJSON_AddStringToObject(row, "name", name);
+		add_str_or_null(row, "plugin", res, i, 1);
+		add_str_or_null(row, "slot_type", res, i, 2);
+		add_str_or_null(row, "database", res, i, 3);
+		cJSON_AddBoolToObject(row, "active", active);
+		add_num_or_null(row, "active_pid", res, i, 5);
+		add_str_or_null(row, "wal_status", res, i, 6);
+		add_num_or_null(row, "lag_bytes", res, i, 7);
+		add_num_or_null(row, "retained_bytes", res, i, 8);
+		add_num_or_null(row, "safe_wal_size", res, i, 9);
+		cJSON_AddBoolToObject(row, "temporary", sc_pg_get_bool(res, i, 10));
+		cJSON_AddItemToArray(all, cJSON_Duplicate(row, 1));
+
+		char *id = sc_xasprintf("pg.slot.%s", name);
+		char *ret_s = sc_format_size(retained > 0 ? retained : 0);
+		char *lag_s = sc_format_size(lag > 0 ? lag : 0);
+		sc_check *c;
+		if (wal_status && strcmp(wal_status, "lost") == 0) {
+			c = sc_report_add(r, id, SC_CHECK_FAIL,
+					  "slot %s was invalidated (wal_status=lost): the WAL it needed is gone and its consumer cannot resume",
+					  name);
+			sc_check_set_hint(c, "SELECT pg_drop_replication_slot(%s); so its consumer starts over, and raise max_slot_wal_keep_size (ALTER SYSTEM SET max_slot_wal_keep_size = '10GB'; SELECT pg_reload_conf();)",
+					  lit);
+		} else if (!active && retained > max_retained) {
+			c = sc_report_add(r, id, SC_CHECK_FAIL,
+					  "inactive slot %s retains %s of WAL (limit %s): it is filling the disk",
+					  name, ret_s, limit);
+			sc_check_set_hint(c, "if its consumer is gone for good: syncctl slots drop %s (or SELECT pg_drop_replication_slot(%s);)",
+					  name, lit);
+		} else if (active && lag > max_retained) {
+			c = sc_report_add(r, id, SC_CHECK_WARN,
+					  "active slot %s lags %s behind (limit %s)", name, lag_s, limit);
+			sc_check_set_hint(c, "check that its consumer (pid %s) keeps up: syncctl service, or the sync service's logs",
+					  sc_pg_get(res, i, 5) ? sc_pg_get(res, i, 5) : "?");
+		} else if (wal_status && strcmp(wal_status, "unreserved") == 0) {
+			c = sc_report_add(r, id, SC_CHECK_WARN,
+					  "slot %s is about to be invalidated (wal_status=unreserved, retains %s)",
+					  name, ret_s);
+			sc_check_set_hint(c, "let its consumer catch up now, or raise max_slot_wal_keep_size");
+		} else {
+			c = sc_report_add(r, id, SC_CHECK_OK, "%s slot %s, %s, lag %s, retains %s",
+					  active ? "active" : "inactive", name,
+					  wal_status ? wal_status : "ok", lag_s, ret_s);
+		}
+		sc_check_set_details(c, row);
+		free(ret_s);
+		free(lag_s);
+		free(id);
+	}
+	cJSON_AddItemToObject(r->extra, "slots", all);
+	free(limit);
+	PQclear(res);
+	return 0;
+}
+
+int sc_replication_slot_info(sc_pg *pg, const char *name, int *active, int *active_pid,
+			     int64_t *retained, sc_error *err)
+{
+	const char *p[] = { name };
+	PGresult *res = sc_pg_exec(pg,
+		"SELECT active, active_pid, pg_wal_lsn_diff(CASE WHEN pg_is_in_recovery()"
+		" THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END, restart_lsn)::bigint"
+		" FROM pg_replication_slots WHERE slot_name = $1", 1, p, err);
+	if (!res)
+		return -1;
+	int found = PQntuples(res) == 1;
+	if (found) {
+		*active = sc_pg_get_bool(res, 0, 0);
+		*active_pid = (int)sc_pg_get_ll(res, 0, 1, 0);
+		*retained = sc_pg_get_ll(res, 0, 2, 0);
+	}
+	PQclear(res);
+	return found;
+}
+
+int sc_replication_drop_slot(sc_pg *pg, const char *name, sc_error *err)
+{
+	int active = 0, pid = 0;
+	int64_t retained = 0;
+	int found = sc_replication_slot_info(pg, name, &active, &pid, &retained, err);
+	if (found < 0)
+		return -1;
+	if (!found) {
+		sc_error_set(err, SC_EXIT_PROBLEM, "replication slot \"%s\" does not exist (see: syncctl slots)", name);
+		return -1;
+	}
+	if (active) {
+		sc_error_set(err, SC_EXIT_PROBLEM,
+			     "replication slot \"%s\" is active (pid %d): refusing to drop it; stop its consumer first",
+			     name, pid);
+		return -1;
+	}
+	const char *p[] = { name };
+	PGresult *res = sc_pg_exec(pg, "SELECT pg_drop_replication_slot($1)", 1, p, err);
+	if (!res) {
+		/* It became active between the check and the drop. */
+		if (strstr(err->message, "is active"))
+			err->code = SC_EXIT_PROBLEM;
+		return -1;
+	}
+	PQclear(res);
+	return 0;
+}
+
+cJSON *sc_publication_list(sc_pg *pg, sc_error *err)
+{
+	const char *sql = pg->server_version >= 130000
+		? "SELECT pubname, puballtables, pubinsert, pubupdate, pubdelete, pubtruncate,"
+		  " pubviaroot, pg_get_userbyid(pubowner) FROM pg_publication ORDER BY pubname"
+		: "SELECT pubname, puballtables, pubinsert, pubupdate, pubdelete, pubtruncate,"
+		  " false, pg_get_userbyid(pubowner) FROM pg_publication ORDER BY pubname";
+	PGresult *pubs = sc_pg_exec(pg, sql, 0, NULL, err);
+	if (!pubs)
+		return NULL;
+	PGresult *tabs = sc_pg_exec(pg,
+		"SELECT pubname, format('%I.%I', schemaname, tablename) FROM pg_publication_tables"
+		" ORDER BY pubname, schemaname, tablename", 0, NULL, err);
+	if (!tabs) {
+		PQclear(pubs);
+		return NULL;
+	}
+	cJSON *arr = cJSON_CreateArray();
+	static const char *ops[] = { "insert", "update", "delete", "truncate" };
+	for (int i = 0; i < PQntuples(pubs); i++) {
+		const char *name = sc_pg_get(pubs, i, 0);
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "name", name);
+		cJSON_AddBoolToObject(o, "all_tables", sc_pg_get_bool(pubs, i, 1));
+		cJSON *pub = cJSON_AddArrayToObject(o, "publish");
+		for (int k = 0; k < 4; k++)
+			if (sc_pg_get_bool(pubs, i, 2 + k))
+				cJSON_AddItemToArray(pub, cJSON_CreateString(ops[k]));
+		cJSON_AddBoolToObject(o, "via_partition_root", sc_pg_get_bool(pubs, i, 6));
+		add_str_or_null(o, "owner", pubs, i, 7);
+		cJSON *t = cJSON_AddArrayToObject(o, "tables");
+		for (int j = 0; j < PQntuples(tabs); j++)
+			if (strcmp(sc_pg_get(tabs, j, 0), name) == 0)
+				cJSON_AddItemToArray(t, cJSON_CreateString(sc_pg_get(tabs, j, 1)));
+		cJSON_AddItemToArray(arr, o);
+	}
+	PQclear(pubs);
+	PQclear(tabs);
+	return arr;
+}
+
+static void check_tables(sc_pg *pg, sc_report *r, const char *name, char *const *tables,
+			 size_t ntables, const char *qpub)
+{
+	for (size_t i = 0; i < ntables; i++) {
+		sc_report_mark(r);
+		char *id = sc_xasprintf("pg.publication.table.%s", tables[i]);
+		const char *p[] = { tables[i], name };
+		sc_error qerr;
+		PGresult *res = sc_pg_exec(pg,
+			"SELECT format('%I.%I', n.nspname, c.relname),"
+			" EXISTS (SELECT 1 FROM pg_publication_tables pt WHERE pt.pubname = $2"
+			" AND pt.schemaname = n.nspname AND pt.tablename = c.relname)"
+			" FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+			" WHERE c.oid = to_regclass($1)", 2, p, &qerr);
+		if (!res) {
+			sc_check *c = sc_report_add(r, id, SC_CHECK_FAIL, "cannot look up table %s: %s",
+						    tables[i], qerr.message);
+			sc_check_set_hint(c, "name the table as SQL would: schema.table, with double quotes around mixed-case or unusual names");
+		} else if (PQntuples(res) == 0) {
+			sc_check *c = sc_report_add(r, id, SC_CHECK_FAIL, "table %s does not exist", tables[i]);
+			sc_check_set_hint(c, "create it (syncctl schema init -f FILE) or check the name and search_path");
+		} else if (!sc_pg_get_bool(res, 0, 1)) {
+			sc_check *c = sc_report_add(r, id, SC_CHECK_FAIL,
+						    "table %s is not in publication %s: its changes never reach the sync service",
+						    sc_pg_get(res, 0, 0), name);
+			sc_check_set_hint(c, "ALTER PUBLICATION %s ADD TABLE %s;", qpub, sc_pg_get(res, 0, 0));
+		} else {
+			sc_report_add(r, id, SC_CHECK_OK, "table %s is in publication %s",
+				      sc_pg_get(res, 0, 0), name);
+		}
+		PQclear(res);
+		free(id);
+	}
+}
+
+int sc_publication_check(sc_pg *pg, sc_report *r, const char *name, char *const *tables,
+			 size_t ntables, sc_error *err)
+{
+	sc_report_mark(r);
+	char *qpub = sc_pg_quote_ident(pg, name);
+	const char *p[] = { name };
+	const char *sql = pg->server_version >= 130000
+		? "SELECT puballtables, pubinsert, pubupdate, pubdelete, pubtruncate, pubviaroot"
+		  " FROM pg_publication WHERE pubname = $1"
+		: "SELECT puballtables, pubinsert, pubupdate, pubdelete, pubtruncate, false"
+		  " FROM pg_publication WHERE pubname = $1";
+	PGresult *res = sc_pg_exec(pg, sql, 1, p, err);
+	if (!res) {
+		free(qpub);
+		return -1;
+	}
+	if (PQntuples(res) == 0) {
+		sc_check *c = sc_report_add(r, "pg.publication", SC_CHECK_FAIL,
+					    "publication %s does not exist: nothing is replicated to the sync service", name);
+		sc_check_set_hint(c, "CREATE PUBLICATION %s FOR ALL TABLES; (or: syncctl schema init)", qpub);
+		for (size_t i = 0; i < ntables; i++) {
+			char *id = sc_xasprintf("pg.publication.table.%s", tables[i]);
+			sc_report_add(r, id, SC_CHECK_SKIP, "publication %s does not exist", name);
+			free(id);
+		}
+		PQclear(res);
+		free(qpub);
+		return 0;
+	}
+	bool all_tables = sc_pg_get_bool(res, 0, 0);
+	bool via_root = sc_pg_get_bool(res, 0, 5);
+	static const char *ops[] = { "insert", "update", "delete", "truncate" };
+	sc_buf missing = SC_BUF_INIT;
+	for (int k = 0; k < 4; k++)
+		if (!sc_pg_get_bool(res, 0, 1 + k))
+			sc_buf_printf(&missing, "%s%s", missing.len ? ", " : "", ops[k]);
+	PQclear(res);
+
+	PGresult *tabs = sc_pg_exec(pg,
+		"SELECT format('%I.%I', n.nspname, c.relname), c.relreplident,"
+		" EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary),"
+		" EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisreplident),"
+		" c.relrowsecurity, c.relforcerowsecurity, c.relowner = r.oid,"
+		" r.rolsuper OR r.rolbypassrls, quote_ident(r.rolname)"
+		" FROM pg_publication_tables pt"
+		" JOIN pg_namespace n ON n.nspname = pt.schemaname"
+		" JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = pt.tablename"
+		" JOIN pg_roles r ON r.rolname = current_user"
+		" WHERE pt.pubname = $1 ORDER BY 1", 1, p, err);
+	if (!tabs) {
+		sc_buf_free(&missing);
+		free(qpub);
+		return -1;
+	}
+	int ntab = PQntuples(tabs);
+	cJSON *d = cJSON_CreateObject();
+	cJSON_AddBoolToObject(d, "all_tables", all_tables);
+	cJSON_AddNumberToObject(d, "tables", ntab);
+	sc_check_set_details(sc_report_add(r, "pg.publication", SC_CHECK_OK,
+					   "publication %s exists (%s, %d tables)", name,
+					   all_tables ? "FOR ALL TABLES" : "listed tables", ntab), d);
+
+	sc_report_mark(r);
+	if (missing.len) {
+		sc_check *c = sc_report_add(r, "pg.publication.operations", SC_CHECK_FAIL,
+					    "publication %s does not publish %s: those changes never reach clients",
+					    name, missing.data);
+		sc_check_set_hint(c, "ALTER PUBLICATION %s SET (publish = 'insert, update, delete, truncate');", qpub);
+	} else {
+		sc_report_add(r, "pg.publication.operations", SC_CHECK_OK,
+			      "publishes insert, update, delete and truncate");
+	}
+	sc_buf_free(&missing);
+
+	if (via_root) {
+		sc_check *c = sc_report_add(r, "pg.publication.via_root", SC_CHECK_FAIL,
+					    "publication %s uses publish_via_partition_root, which the sync service does not support",
+					    name);
+		sc_check_set_hint(c, "ALTER PUBLICATION %s SET (publish_via_partition_root = false);", qpub);
+	} else {
+		sc_report_add(r, "pg.publication.via_root", SC_CHECK_OK,
+			      "publish_via_partition_root is off");
+	}
+
+	if (ntab == 0) {
+		sc_check *c = sc_report_add(r, "pg.publication.tables", SC_CHECK_WARN,
+					    "publication %s covers no tables", name);
+		sc_check_set_hint(c, "ALTER PUBLICATION %s ADD TABLE your_table;", qpub);
+	}
+
+	sc_buf bad = SC_BUF_INIT, bad_hint = SC_BUF_INIT, rls = SC_BUF_INIT;
+	cJSON *bad_list = cJSON_CreateArray(), *rls_list = cJSON_CreateArray();
+	const char *role = ntab ? sc_pg_get(tabs, 0, 8) : NULL;
+	for (int i = 0; i < ntab; i++) {
+		const char *t = sc_pg_get(tabs, i, 0);
+		char ident = sc_pg_get(tabs, i, 1)[0];
+		bool has_pk = sc_pg_get_bool(tabs, i, 2), has_ri = sc_pg_get_bool(tabs, i, 3);
+		bool usable = ident == 'f' || (ident == 'd' && has_pk) || (ident == 'i' && has_ri);
+		if (!usable) {
+			sc_buf_printf(&bad, "%s%s", bad.len ? ", " : "", t);
+			sc_buf_printf(&bad_hint, "%sALTER TABLE %s ADD PRIMARY KEY (id);  -- or: ALTER TABLE %s REPLICA IDENTITY FULL;",
+				      bad_hint.len ? "\n" : "", t, t);
+			cJSON *o = cJSON_CreateObject();
+			cJSON_AddStringToObject(o, "table", t);
+			cJSON_AddStringToObject(o, "replica_identity",
+						ident == 'n' ? "nothing" : ident == 'i' ? "index (missing)" : "default (no primary key)");
+			cJSON_AddItemToArray(bad_list, o);
+		}
+		bool rls_on = sc_pg_get_bool(tabs, i, 4), forced = sc_pg_get_bool(tabs, i, 5);
+		bool owner = sc_pg_get_bool(tabs, i, 6), bypass = sc_pg_get_bool(tabs, i, 7);
+		if (rls_on && !bypass && (!owner || forced)) {
+			sc_buf_printf(&rls, "%s%s", rls.len ? ", " : "", t);
+			cJSON_AddItemToArray(rls_list, cJSON_CreateString(t));
+		}
+	}
+	if (bad.len) {
+		sc_check *c = sc_report_add(r, "pg.publication.replica_identity", SC_CHECK_FAIL,
+					    "%d table(s) without a primary key or usable replica identity: %s (updates and deletes cannot be replicated)",
+					    cJSON_GetArraySize(bad_list), bad.data);
+		sc_check_set_hint(c, "%s", bad_hint.data);
+		sc_check_set_details(c, bad_list);
+	} else {
+		cJSON_Delete(bad_list);
+		if (ntab)
+			sc_report_add(r, "pg.publication.replica_identity", SC_CHECK_OK,
+				      "every published table has a primary key or replica identity");
+	}
+	if (rls.len) {
+		sc_check *c = sc_report_add(r, "pg.publication.rls", SC_CHECK_WARN,
+					    "row level security is on for %s and role %s lacks BYPASSRLS: their rows replicate as 0 rows, silently",
+					    rls.data, role);
+		sc_check_set_hint(c, "ALTER ROLE %s WITH BYPASSRLS;", role);
+		sc_check_set_details(c, rls_list);
+	} else {
+		cJSON_Delete(rls_list);
+	}
+	sc_buf_free(&bad);
+	sc_buf_free(&bad_hint);
+	sc_buf_free(&rls);
+	PQclear(tabs);
+
+	check_tables(pg, r, name, tables, ntables, qpub);
+	free(qpub);
+	return 0;
+}

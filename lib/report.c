@@ -1,0 +1,338 @@
+#include "report.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "util.h"
+
+#define C_RESET "\033[0m"
+#define C_RED "\033[31m"
+#define C_GREEN "\033[32m"
+#define C_YELLOW "\033[33m"
+#define C_DIM "\033[2m"
+#define C_BOLD "\033[1m"
+
+void sc_report_init(sc_report *r)
+{
+	memset(r, 0, sizeof *r);
+	r->started_ms = r->mark_ms = sc_now_ms();
+	r->extra = cJSON_CreateObject();
+}
+
+void sc_report_free(sc_report *r)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		free(r->checks[i].id);
+		free(r->checks[i].message);
+		free(r->checks[i].hint);
+		cJSON_Delete(r->checks[i].details);
+	}
+	free(r->checks);
+	cJSON_Delete(r->extra);
+	memset(r, 0, sizeof *r);
+}
+
+void sc_report_mark(sc_report *r) { r->mark_ms = sc_now_ms(); }
+
+sc_check *sc_report_add(sc_report *r, const char *id, sc_check_status status,
+			const char *fmt, ...)
+{
+	if (r->n == r->cap) {
+		r->cap = r->cap ? r->cap * 2 : 16;
+		r->checks = sc_xrealloc(r->checks, r->cap * sizeof *r->checks);
+	}
+	sc_check *c = &r->checks[r->n++];
+	memset(c, 0, sizeof *c);
+	c->id = sc_xstrdup(id);
+	c->status = status;
+	sc_buf b = SC_BUF_INIT;
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n > 0) {
+		char *m = sc_xmalloc((size_t)n + 1);
+		va_start(ap, fmt);
+		vsnprintf(m, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+		sc_buf_puts(&b, m);
+		free(m);
+	}
+	c->message = sc_buf_take(&b);
+	double now = sc_now_ms();
+	c->duration_ms = now - r->mark_ms;
+	r->mark_ms = now;
+	return c;
+}
+
+void sc_check_set_hint(sc_check *c, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	free(c->hint);
+	c->hint = sc_xmalloc((size_t)(n > 0 ? n : 0) + 1);
+	c->hint[0] = '\0';
+	va_start(ap, fmt);
+	vsnprintf(c->hint, (size_t)(n > 0 ? n : 0) + 1, fmt, ap);
+	va_end(ap);
+}
+
+void sc_check_set_details(sc_check *c, cJSON *details)
+{
+	cJSON_Delete(c->details);
+	c->details = details;
+}
+
+sc_check_status sc_report_status(const sc_report *r)
+{
+	sc_check_status worst = SC_CHECK_OK;
+	bool any_real = false, any_skip = false;
+	for (size_t i = 0; i < r->n; i++) {
+		sc_check_status s = r->checks[i].status;
+		if (s == SC_CHECK_SKIP) {
+			any_skip = true;
+			continue;
+		}
+		any_real = true;
+		if (s > worst)
+			worst = s;
+	}
+	if (!any_real && any_skip)
+		return SC_CHECK_SKIP;
+	return worst;
+}
+
+const char *sc_check_status_name(sc_check_status s)
+{
+	switch (s) {
+	case SC_CHECK_OK: return "ok";
+	case SC_CHECK_SKIP: return "skip";
+	case SC_CHECK_WARN: return "warn";
+	case SC_CHECK_FAIL: return "fail";
+	}
+	return "fail";
+}
+
+int sc_report_exit_code(const sc_report *r, bool strict)
+{
+	sc_check_status s = sc_report_status(r);
+	if (s == SC_CHECK_FAIL || (strict && s == SC_CHECK_WARN))
+		return 1;
+	return 0;
+}
+
+static double round_ms(double ms) { return (double)(long long)(ms + 0.5); }
+
+char *sc_report_render_json(sc_report *r)
+{
+	cJSON *doc = cJSON_CreateObject();
+	cJSON_AddStringToObject(doc, "status", sc_check_status_name(sc_report_status(r)));
+	cJSON *arr = cJSON_AddArrayToObject(doc, "checks");
+	for (size_t i = 0; i < r->n; i++) {
+		sc_check *c = &r->checks[i];
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "id", c->id);
+		cJSON_AddStringToObject(o, "status", sc_check_status_name(c->status));
+		cJSON_AddStringToObject(o, "message", c->message);
+		if (c->hint)
+			cJSON_AddStringToObject(o, "hint", c->hint);
+		else
+			cJSON_AddNullToObject(o, "hint");
+		if (c->details)
+			cJSON_AddItemToObject(o, "details", cJSON_Duplicate(c->details, 1));
+		else
+			cJSON_AddNullToObject(o, "details");
+		cJSON_AddNumberToObject(o, "duration_ms", round_ms(c->duration_ms));
+		cJSON_AddItemToArray(arr, o);
+	}
+	cJSON_AddNumberToObject(doc, "duration_ms", round_ms(sc_now_ms() - r->started_ms));
+	for (cJSON *e = r->extra ? r->extra->child : NULL; e; e = e->next)
+		cJSON_AddItemToObject(doc, e->string, cJSON_Duplicate(e, 1));
+	char *s = cJSON_Print(doc);
+	cJSON_Delete(doc);
+	return s;
+}
+
+static const char *status_color(sc_check_status s)
+{
+	switch (s) {
+	case SC_CHECK_OK: return C_GREEN;
+	case SC_CHECK_SKIP: return C_DIM;
+	case SC_CHECK_WARN: return C_YELLOW;
+	case SC_CHECK_FAIL: return C_RED;
+	}
+	return "";
+}
+
+static const char *status_label(sc_check_status s)
+{
+	switch (s) {
+	case SC_CHECK_OK: return "ok  ";
+	case SC_CHECK_SKIP: return "skip";
+	case SC_CHECK_WARN: return "warn";
+	case SC_CHECK_FAIL: return "FAIL";
+	}
+	return "FAIL";
+}
+
+/* Display width of a UTF-8 string: counts code points, not bytes. */
+static size_t display_width(const char *s)
+{
+	size_t w = 0;
+	for (; *s; s++)
+		if (((unsigned char)*s & 0xC0) != 0x80)
+			w++;
+	return w;
+}
+
+static void put_padded(sc_buf *b, const char *s, size_t width)
+{
+	sc_buf_puts(b, s);
+	for (size_t w = display_width(s); w < width; w++)
+		sc_buf_putc(b, ' ');
+}
+
+static void put_indented(sc_buf *b, const char *prefix, const char *text)
+{
+	/* Multi-line hints keep their lines, each indented under the check. */
+	const char *p = text;
+	while (*p) {
+		size_t n = strcspn(p, "\n");
+		sc_buf_puts(b, prefix);
+		sc_buf_append(b, p, n);
+		sc_buf_putc(b, '\n');
+		p += n;
+		if (*p == '\n')
+			p++;
+	}
+}
+
+char *sc_report_render_text(const sc_report *r, const sc_render_opts *o)
+{
+	sc_buf b = SC_BUF_INIT;
+	size_t idw = 0;
+	for (size_t i = 0; i < r->n; i++) {
+		size_t w = display_width(r->checks[i].id);
+		if (w > idw)
+			idw = w;
+	}
+	size_t counts[4] = { 0 };
+	for (size_t i = 0; i < r->n; i++) {
+		const sc_check *c = &r->checks[i];
+		counts[c->status]++;
+		bool failing = c->status == SC_CHECK_FAIL ||
+			       (o->strict && c->status == SC_CHECK_WARN);
+		if (o->quiet && !failing)
+			continue;
+		sc_buf_puts(&b, "  ");
+		if (o->color)
+			sc_buf_printf(&b, "%s%s%s", status_color(c->status),
+				      status_label(c->status), C_RESET);
+		else
+			sc_buf_puts(&b, status_label(c->status));
+		sc_buf_puts(&b, "  ");
+		put_padded(&b, c->id, idw);
+		sc_buf_puts(&b, "  ");
+		sc_buf_puts(&b, c->message);
+		sc_buf_putc(&b, '\n');
+		if (c->hint && c->status != SC_CHECK_OK) {
+			char *prefix = sc_xasprintf("%*s%s", (int)(idw + 10), "",
+						    o->color ? C_DIM "hint: " C_RESET : "hint: ");
+			char *cont = sc_xasprintf("%*s", (int)(idw + 16), "");
+			size_t first = strcspn(c->hint, "\n");
+			sc_buf_puts(&b, prefix);
+			sc_buf_append(&b, c->hint, first);
+			sc_buf_putc(&b, '\n');
+			if (c->hint[first])
+				put_indented(&b, cont, c->hint + first + 1);
+			free(prefix);
+			free(cont);
+		}
+		if (o->verbose && c->details) {
+			char *d = cJSON_PrintUnformatted(c->details);
+			char *prefix = sc_xasprintf("%*s", (int)(idw + 10), "");
+			sc_buf_printf(&b, "%sdetails: %s\n", prefix, d);
+			free(prefix);
+			free(d);
+		}
+	}
+	if (!o->quiet || counts[SC_CHECK_FAIL] || (o->strict && counts[SC_CHECK_WARN])) {
+		sc_check_status worst = sc_report_status(r);
+		const char *verdict = worst == SC_CHECK_FAIL ? "FAILED"
+				      : worst == SC_CHECK_WARN ? (o->strict ? "FAILED (strict)" : "OK with warnings")
+				      : "OK";
+		if (o->color)
+			sc_buf_printf(&b, "\n%s%s%s%s: ", C_BOLD, status_color(worst), verdict, C_RESET);
+		else
+			sc_buf_printf(&b, "\n%s: ", verdict);
+		sc_buf_printf(&b, "%zu failed, %zu warnings, %zu ok, %zu skipped (%.0f ms)\n",
+			      counts[SC_CHECK_FAIL], counts[SC_CHECK_WARN], counts[SC_CHECK_OK],
+			      counts[SC_CHECK_SKIP], sc_now_ms() - r->started_ms);
+	}
+	return sc_buf_take(&b);
+}
+
+void sc_table_init(sc_table *t, size_t ncols, const char *const *header)
+{
+	memset(t, 0, sizeof *t);
+	t->ncols = ncols;
+	sc_table_add(t, header);
+}
+
+void sc_table_add(sc_table *t, const char *const *row)
+{
+	if (t->nrows == t->cap) {
+		t->cap = t->cap ? t->cap * 2 : 8;
+		t->cells = sc_xrealloc(t->cells, t->cap * t->ncols * sizeof *t->cells);
+	}
+	for (size_t c = 0; c < t->ncols; c++)
+		t->cells[t->nrows * t->ncols + c] = sc_xstrdup(row[c] ? row[c] : "");
+	t->nrows++;
+}
+
+char *sc_table_render(const sc_table *t, const char *indent, bool bold_header)
+{
+	size_t *w = sc_xcalloc(t->ncols, sizeof *w);
+	for (size_t r = 0; r < t->nrows; r++)
+		for (size_t c = 0; c < t->ncols; c++) {
+			size_t cw = display_width(t->cells[r * t->ncols + c]);
+			if (cw > w[c])
+				w[c] = cw;
+		}
+	sc_buf b = SC_BUF_INIT;
+	for (size_t r = 0; r < t->nrows; r++) {
+		sc_buf_puts(&b, indent);
+		if (r == 0 && bold_header)
+			sc_buf_puts(&b, C_BOLD);
+		for (size_t c = 0; c < t->ncols; c++) {
+			const char *cell = t->cells[r * t->ncols + c];
+			if (c + 1 == t->ncols) {
+				sc_buf_puts(&b, cell);
+			} else {
+				put_padded(&b, cell, w[c]);
+				sc_buf_puts(&b, "  ");
+			}
+		}
+		if (r == 0 && bold_header)
+			sc_buf_puts(&b, C_RESET);
+		/* Trailing blanks of a short last column are not kept. */
+		while (b.len && b.data[b.len - 1] == ' ')
+			b.data[--b.len] = '\0';
+		sc_buf_putc(&b, '\n');
+	}
+	free(w);
+	return sc_buf_take(&b);
+}
+
+void sc_table_free(sc_table *t)
+{
+	for (size_t i = 0; i < t->nrows * t->ncols; i++)
+		free(t->cells[i]);
+	free(t->cells);
+	memset(t, 0, sizeof *t);
+}

@@ -1,0 +1,76 @@
+/* The report model every checking command shares (DESIGN.md §3): a list of
+ * checks {id, status, message, hint, details, duration_ms} and renderers. */
+#ifndef SC_REPORT_H
+#define SC_REPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+typedef enum {
+	SC_CHECK_OK = 0,
+	SC_CHECK_SKIP,
+	SC_CHECK_WARN,
+	SC_CHECK_FAIL,
+} sc_check_status;
+
+typedef struct sc_check {
+	char *id;
+	sc_check_status status;
+	char *message;
+	char *hint;       /* the concrete fix, or NULL */
+	cJSON *details;   /* owned; any JSON value, or NULL */
+	double duration_ms;
+} sc_check;
+
+typedef struct sc_report {
+	sc_check *checks;
+	size_t n, cap;
+	double started_ms;
+	double mark_ms;   /* start of the check being measured */
+	cJSON *extra;     /* owned object: more top-level fields of the JSON document */
+} sc_report;
+
+void sc_report_init(sc_report *r);
+void sc_report_free(sc_report *r);
+/* Starts timing the next check. */
+void sc_report_mark(sc_report *r);
+/* Adds a check; its duration is the time since the last mark. */
+sc_check *sc_report_add(sc_report *r, const char *id, sc_check_status status,
+			const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void sc_check_set_hint(sc_check *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Takes ownership of details. */
+void sc_check_set_details(sc_check *c, cJSON *details);
+
+/* Worst status of the checks, skips counting as ok unless all are skips. */
+sc_check_status sc_report_status(const sc_report *r);
+const char *sc_check_status_name(sc_check_status s);
+/* Exit code of a report: 1 on a failure (or a warning with strict), else 0. */
+int sc_report_exit_code(const sc_report *r, bool strict);
+
+typedef struct sc_render_opts {
+	bool color;
+	bool quiet;     /* only failures */
+	bool verbose;   /* details too */
+	bool strict;    /* warnings count as failures in the verdict */
+} sc_render_opts;
+
+/* {"status", "checks": [...], "duration_ms", ...extra}; fresh string. */
+char *sc_report_render_json(sc_report *r);
+/* Aligned lines for a terminal; fresh string. */
+char *sc_report_render_text(const sc_report *r, const sc_render_opts *o);
+
+/* An aligned text table (header + rows); cells are UTF-8 strings. */
+typedef struct sc_table {
+	size_t ncols;
+	size_t nrows, cap;
+	char **cells;     /* row-major, nrows*ncols, row 0 is the header */
+} sc_table;
+
+void sc_table_init(sc_table *t, size_t ncols, const char *const *header);
+void sc_table_add(sc_table *t, const char *const *row);
+char *sc_table_render(const sc_table *t, const char *indent, bool bold_header);
+void sc_table_free(sc_table *t);
+
+#endif

@@ -1,0 +1,92 @@
+#include "yamldoc.h"
+
+#include <string.h>
+
+int sc_yaml_load(sc_yaml *y, const char *text, size_t len, const char *name, sc_error *err)
+{
+	memset(y, 0, sizeof *y);
+	yaml_parser_t parser;
+	if (!yaml_parser_initialize(&parser)) {
+		sc_error_set(err, SC_EXIT_FAILED, "%s: cannot initialise the YAML parser", name);
+		return -1;
+	}
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	if (!yaml_parser_load(&parser, &y->doc)) {
+		const char *what = parser.problem ? parser.problem : "malformed YAML";
+		size_t line = parser.problem_mark.line + 1, col = parser.problem_mark.column + 1;
+		if (parser.context)
+			sc_error_set(err, SC_EXIT_USAGE, "%s:%zu:%zu: %s %s", name, line, col,
+				     what, parser.context);
+		else
+			sc_error_set(err, SC_EXIT_USAGE, "%s:%zu:%zu: %s", name, line, col, what);
+		yaml_parser_delete(&parser);
+		return -1;
+	}
+	yaml_parser_delete(&parser);
+	y->loaded = true;
+	return 0;
+}
+
+void sc_yaml_free(sc_yaml *y)
+{
+	if (y->loaded)
+		yaml_document_delete(&y->doc);
+	y->loaded = false;
+}
+
+yaml_node_t *sc_yaml_root(sc_yaml *y)
+{
+	return y->loaded ? yaml_document_get_root_node(&y->doc) : NULL;
+}
+
+const char *sc_yaml_scalar(yaml_node_t *n)
+{
+	if (!n || n->type != YAML_SCALAR_NODE)
+		return NULL;
+	return (const char *)n->data.scalar.value;
+}
+
+yaml_node_t *sc_yaml_get(sc_yaml *y, yaml_node_t *map, const char *key)
+{
+	if (!map || map->type != YAML_MAPPING_NODE)
+		return NULL;
+	for (yaml_node_pair_t *p = map->data.mapping.pairs.start;
+	     p < map->data.mapping.pairs.top; p++) {
+		const char *k = sc_yaml_scalar(yaml_document_get_node(&y->doc, p->key));
+		if (k && strcmp(k, key) == 0)
+			return yaml_document_get_node(&y->doc, p->value);
+	}
+	return NULL;
+}
+
+size_t sc_yaml_len(yaml_node_t *seq)
+{
+	if (!seq || seq->type != YAML_SEQUENCE_NODE)
+		return 0;
+	return (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
+}
+
+yaml_node_t *sc_yaml_item(sc_yaml *y, yaml_node_t *seq, size_t i)
+{
+	if (i >= sc_yaml_len(seq))
+		return NULL;
+	return yaml_document_get_node(&y->doc, seq->data.sequence.items.start[i]);
+}
+
+yaml_node_t *sc_yaml_path(sc_yaml *y, yaml_node_t *from, const char *path)
+{
+	char key[128];
+	yaml_node_t *n = from;
+	while (n && *path) {
+		size_t len = strcspn(path, ".");
+		if (len >= sizeof key)
+			return NULL;
+		memcpy(key, path, len);
+		key[len] = '\0';
+		n = sc_yaml_get(y, n, key);
+		path += len;
+		if (*path == '.')
+			path++;
+	}
+	return n;
+}
