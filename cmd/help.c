@@ -1,0 +1,35 @@
+/* syncctl help [CMD]: the same text as CMD --help. */
+#include <stdio.h>
+
+#include "cli.h"
+
+static int run(sc_ctx *ctx, int argc, char **argv)
+{
+	int first = sc_cli_parse(ctx, argc, argv, NULL, NULL);
+	if (first == -2)
+		return SC_EXIT_OK;
+	if (first < 0)
+		return SC_EXIT_USAGE;
+	if (first >= argc) {
+		sc_cli_print_overview(stdout);
+		return SC_EXIT_OK;
+	}
+	if (argc - first > 1)
+		return sc_cli_usage_error(ctx, "help takes one command name");
+	bool ambiguous;
+	const sc_cmd *cmd = sc_cli_find(argv[first], &ambiguous);
+	if (!cmd)
+		return sc_cli_usage_error(ctx, "%s command '%s'", ambiguous ? "ambiguous" : "unknown", argv[first]);
+	sc_cli_print_help(stdout, cmd);
+	return SC_EXIT_OK;
+}
+
+static const char *const usage[] = { "help [COMMAND]", NULL };
+
+const sc_cmd cmd_help = {
+	.name = "help",
+	.summary = "show the help of a command (the same as COMMAND --help)",
+	.usage = usage,
+	.description = "Without a command, lists the commands; with one, shows its options.",
+	.run = run,
+};

@@ -1,0 +1,60 @@
+/* syncctl: global options, then one command from the table. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+/* The one command table: dispatch, help, man page and completion checks. */
+const sc_cmd *const sc_commands[] = {
+	&cmd_slots,
+	&cmd_publications,
+	&cmd_schema,
+	&cmd_version,
+	&cmd_help,
+	&cmd_completion,
+	NULL,
+};
+
+int main(int argc, char **argv)
+{
+	sc_ctx ctx;
+	memset(&ctx, 0, sizeof ctx);
+	ctx.timeout = 10;
+	sc_config_init(&ctx.cfg);
+
+	int first = sc_cli_parse(&ctx, argc, argv, NULL, NULL);
+	int rc;
+	if (first == -2) {
+		rc = 0;
+		goto out;
+	}
+	if (first < 0) {
+		rc = SC_EXIT_USAGE;
+		goto out;
+	}
+	if (first >= argc) {
+		sc_cli_print_overview(stderr);
+		rc = SC_EXIT_USAGE;
+		goto out;
+	}
+	bool ambiguous;
+	const sc_cmd *cmd = sc_cli_find(argv[first], &ambiguous);
+	if (!cmd) {
+		if (ambiguous) {
+			fprintf(stderr, "syncctl: '%s' is ambiguous; it could be:", argv[first]);
+			for (size_t i = 0; sc_commands[i]; i++)
+				if (strncmp(sc_commands[i]->name, argv[first], strlen(argv[first])) == 0)
+					fprintf(stderr, " %s", sc_commands[i]->name);
+			fputc('\n', stderr);
+		} else {
+			fprintf(stderr, "syncctl: unknown command '%s' (see 'syncctl help')\n", argv[first]);
+		}
+		rc = SC_EXIT_USAGE;
+		goto out;
+	}
+	ctx.cmd = cmd;
+	rc = cmd->run(&ctx, argc - first, argv + first);
+out:
+	sc_config_free(&ctx.cfg);
+	return rc;
+}

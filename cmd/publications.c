@@ -1,0 +1,145 @@
+/* syncctl publications: list every publication; check one covers what the
+ * sync service needs. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../lib/buf.h"
+#include "../lib/pg.h"
+#include "../lib/replication.h"
+#include "cli.h"
+
+typedef struct {
+	const char *name;
+	char **tables;
+	size_t ntables;
+} pub_opts;
+
+static const sc_opt opts[] = {
+	{ "db", 0, required_argument, "URI", "source Postgres (default: SYNCCTL_DB, DATABASE_URL, PG* variables)", OPT_DB, NULL },
+	{ "name", 'n', required_argument, "NAME", "the publication to check (default powersync)", OPT_NAME, NULL },
+	{ "table", 't', required_argument, "TABLE", "a table that must be in it (repeatable; schema.table)", OPT_TABLE, NULL },
+	{ 0 },
+};
+
+static int on_opt(sc_ctx *ctx, int id, const char *arg, void *data)
+{
+	pub_opts *o = data;
+	switch (id) {
+	case OPT_DB:
+		sc_config_set_flag(&ctx->cfg, SC_SET_DB, arg);
+		return 0;
+	case 'n':
+	case OPT_NAME:
+		if (!*arg)
+			return sc_cli_usage_error(ctx, "--name needs a publication name");
+		o->name = arg;
+		return 0;
+	case 't':
+	case OPT_TABLE:
+		o->tables = sc_xrealloc(o->tables, (o->ntables + 1) * sizeof *o->tables);
+		o->tables[o->ntables++] = (char *)arg;
+		return 0;
+	}
+	return -1;
+}
+
+static char *pub_table(const cJSON *pubs)
+{
+	static const char *const header[] = { "PUBLICATION", "PUBLISHES", "ALL TABLES", "VIA ROOT", "TABLES" };
+	sc_table t;
+	sc_table_init(&t, 5, header);
+	const cJSON *p;
+	cJSON_ArrayForEach(p, pubs) {
+		sc_buf ops = SC_BUF_INIT, tabs = SC_BUF_INIT;
+		const cJSON *x;
+		cJSON_ArrayForEach(x, cJSON_GetObjectItem(p, "publish"))
+			sc_buf_printf(&ops, "%s%s", ops.len ? "," : "", x->valuestring);
+		int n = 0, total = cJSON_GetArraySize(cJSON_GetObjectItem(p, "tables"));
+		cJSON_ArrayForEach(x, cJSON_GetObjectItem(p, "tables")) {
+			if (n++ == 6) {
+				sc_buf_printf(&tabs, ", ... (%d in all)", total);
+				break;
+			}
+			sc_buf_printf(&tabs, "%s%s", tabs.len ? ", " : "", x->valuestring);
+		}
+		const char *row[] = {
+			cJSON_GetStringValue(cJSON_GetObjectItem(p, "name")),
+			ops.len ? ops.data : "(nothing)",
+			cJSON_IsTrue(cJSON_GetObjectItem(p, "all_tables")) ? "yes" : "no",
+			cJSON_IsTrue(cJSON_GetObjectItem(p, "via_partition_root")) ? "yes" : "no",
+			tabs.len ? tabs.data : "(none)",
+		};
+		sc_table_add(&t, row);
+		sc_buf_free(&ops);
+		sc_buf_free(&tabs);
+	}
+	char *out = t.nrows > 1 ? sc_table_render(&t, "  ", false) : sc_xstrdup("  (no publications)\n");
+	sc_table_free(&t);
+	char *s = sc_xasprintf("Publications:\n%s\nChecks:\n", out);
+	free(out);
+	return s;
+}
+
+static int run(sc_ctx *ctx, int argc, char **argv)
+{
+	pub_opts o = { "powersync", NULL, 0 };
+	int first = sc_cli_parse(ctx, argc, argv, on_opt, &o);
+	int rc = SC_EXIT_OK;
+	if (first == -2 || first < 0) {
+		rc = first == -2 ? SC_EXIT_OK : SC_EXIT_USAGE;
+		goto out;
+	}
+	if (first < argc && strcmp(argv[first], "list") != 0 && strcmp(argv[first], "check") != 0) {
+		rc = sc_cli_usage_error(ctx, "unexpected argument '%s'", argv[first]);
+		goto out;
+	}
+	if ((rc = sc_ctx_load_config(ctx)) != 0)
+		goto out;
+	sc_error err;
+	sc_error_clear(&err);
+	sc_pg *pg = sc_cli_connect_db(ctx, &err);
+	if (!pg) {
+		rc = sc_cli_fail(ctx, &err);
+		goto out;
+	}
+	sc_report r;
+	sc_report_init(&r);
+	cJSON *list = sc_publication_list(pg, &err);
+	if (!list || sc_publication_check(pg, &r, o.name, o.tables, o.ntables, &err) != 0) {
+		rc = sc_cli_fail(ctx, &err);
+		cJSON_Delete(list);
+	} else {
+		char *table = ctx->json ? NULL : pub_table(list);
+		cJSON_AddItemToObject(r.extra, "publications", list);
+		rc = sc_cli_print_report(ctx, &r, table);
+		free(table);
+	}
+	sc_report_free(&r);
+	sc_pg_close(pg);
+out:
+	free(o.tables);
+	return rc;
+}
+
+static const char *const usage[] = {
+	"publications [--db URI] [--name NAME] [--table TABLE]... [--json]",
+	NULL,
+};
+
+const sc_cmd cmd_publications = {
+	.name = "publications",
+	.summary = "publications: list them, check one covers what the sync service needs",
+	.usage = usage,
+	.description =
+		"Lists every publication of the source Postgres (operations, all-tables,\n"
+		"publish_via_partition_root, tables) and checks the one named by --name\n"
+		"(default powersync): it exists, publishes insert, update, delete and truncate,\n"
+		"does not publish via the partition root, every table in it has a primary key or\n"
+		"a usable replica identity, and tables with row level security are readable by\n"
+		"the role (BYPASSRLS). Each --table must be in it.",
+	.opts = opts,
+	.reports = true,
+	.run = run,
+};
