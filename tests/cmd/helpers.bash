@@ -1,0 +1,66 @@
+# Shared by the command tests (bats). SYNCCTL names the binary under test:
+# ./syncctl, or build/asan/syncctl for the sanitizer run.
+ROOT=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+SYNCCTL=${SYNCCTL:-$ROOT/syncctl}
+PGTMP=$ROOT/tests/lib/pgtmp
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:exitcode=99:abort_on_error=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:exitcode=98}
+export LSAN_OPTIONS=${LSAN_OPTIONS:-exitcode=97}
+# The tests never read the developer's own settings.
+unset SYNCCTL_DB DATABASE_URL PGHOST PGPORT PGUSER PGDATABASE PGPASSWORD POWERSYNC_CONFIG_PATH
+export NO_COLOR=1
+
+# sc ARGS...: runs syncctl, capturing stdout in $output, stderr in $stderr
+# and the exit status in $status. A sanitizer report fails the test.
+sc() {
+	local errf="$BATS_TEST_TMPDIR/stderr.$$" outf="$BATS_TEST_TMPDIR/stdout.$$"
+	# `|| status=$?` keeps bats' ERR trap out of an expected failure.
+	status=0
+	"$SYNCCTL" "$@" >"$outf" 2>"$errf" || status=$?
+	output=$(cat "$outf")
+	stderr=$(cat "$errf")
+	if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:|UndefinedBehaviorSanitizer' "$errf"; then
+		echo "sanitizer report from: syncctl $*" >&2
+		cat "$errf" >&2
+		return 1
+	fi
+	return 0
+}
+
+# expect_status N: fails with the command's output when the status differs.
+expect_status() {
+	if [ "$status" -ne "$1" ]; then
+		echo "expected exit $1, got $status" >&2
+		echo "stdout: $output" >&2
+		echo "stderr: $stderr" >&2
+		return 1
+	fi
+}
+
+# jq-free JSON queries: json_get EXPR reads $output as JSON and prints the
+# Python expression's value (d is the document).
+json_get() {
+	python3 -c 'import json,sys; d=json.load(sys.stdin); v=eval(sys.argv[1]); print(json.dumps(v) if isinstance(v,(dict,list,bool)) or v is None else v)' "$1" <<<"$output"
+}
+
+# check_field ID FIELD: a field of the check with that id.
+check_field() {
+	json_get "[c for c in d['checks'] if c['id']=='$1'][0]['$2']"
+}
+
+pg_start() {
+	local env
+	env=$("$PGTMP" start "$@") || return 1
+	eval "$env"
+}
+
+pg_stop() {
+	[ -n "${1:-}" ] && "$PGTMP" stop "$1"
+}
+
+# psql against a URI, quiet, failing on errors.
+q() {
+	local uri=$1
+	shift
+	psql "$uri" -X -q -v ON_ERROR_STOP=1 -At "$@"
+}

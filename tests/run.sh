@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Runs every test and ends with one line: "N passed, N failed".
+#   unit tests (C, cmocka, under ASan+UBSan)
+#   command tests (bats) against ./syncctl, then against build/asan/syncctl
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+passed=0 failed=0
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+# count_tap: adds a TAP stream's ok / not ok lines to the totals.
+count_tap() {
+	local p f
+	p=$(grep -cE '^ok ' "$log" || true)
+	f=$(grep -cE '^not ok ' "$log" || true)
+	passed=$((passed + p))
+	failed=$((failed + f))
+}
+
+export ASAN_OPTIONS=detect_leaks=1:exitcode=99:fast_unwind_on_malloc=0
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=98
+
+echo "== unit tests (ASan+UBSan)"
+for t in build/asan/tests/test_*; do
+	[ -x "$t" ] || continue
+	CMOCKA_MESSAGE_OUTPUT=TAP "$t" >"$log" 2>&1
+	rc=$?
+	cat "$log"
+	count_tap
+	if [ $rc -ne 0 ] && ! grep -q '^not ok' "$log"; then
+		echo "not ok - $t exited $rc"
+		failed=$((failed + 1))
+	fi
+done
+
+jobs=()
+command -v parallel >/dev/null && jobs=(--jobs "$(nproc)" --no-parallelize-within-files)
+for bin in ./syncctl build/asan/syncctl; do
+	echo "== command tests: $bin"
+	SYNCCTL=$PWD/${bin#./} bats --tap "${jobs[@]}" tests/cmd >"$log" 2>&1
+	cat "$log"
+	count_tap
+done
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
