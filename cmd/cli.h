@@ -68,6 +68,11 @@ extern const sc_cmd cmd_slots, cmd_publications, cmd_schema, cmd_version, cmd_he
 typedef int (*sc_opt_fn)(sc_ctx *ctx, int id, const char *arg, void *data);
 int sc_cli_parse(sc_ctx *ctx, int argc, char **argv, sc_opt_fn on_opt, void *data);
 
+/* The usual start of a command: parses, and says whether to go on. On false,
+ * *rc is the exit code (0 after --help, 2 after a usage error). */
+bool sc_cli_start(sc_ctx *ctx, int argc, char **argv, sc_opt_fn on_opt, void *data,
+		  int *first, int *rc);
+
 /* Loads --env-file and --powersync-config (in that order, so !env tags can
  * read the env file). Prints the error and returns its exit code, or 0. */
 int sc_ctx_load_config(sc_ctx *ctx);

@@ -191,6 +191,16 @@ int sc_cli_parse(sc_ctx *ctx, int argc, char **argv, sc_opt_fn on_opt, void *dat
 	return rc;
 }
 
+bool sc_cli_start(sc_ctx *ctx, int argc, char **argv, sc_opt_fn on_opt, void *data,
+		  int *first, int *rc)
+{
+	*first = sc_cli_parse(ctx, argc, argv, on_opt, data);
+	if (*first >= 0)
+		return true;
+	*rc = *first == -2 ? SC_EXIT_OK : SC_EXIT_USAGE;
+	return false;
+}
+
 int sc_ctx_load_config(sc_ctx *ctx)
 {
 	sc_error err;

@@ -133,11 +133,9 @@ static int drop(sc_ctx *ctx, sc_pg *pg, const char *name, bool yes)
 static int run(sc_ctx *ctx, int argc, char **argv)
 {
 	slots_opts o = { 1073741824LL, false };
-	int first = sc_cli_parse(ctx, argc, argv, on_opt, &o);
-	if (first == -2)
-		return SC_EXIT_OK;
-	if (first < 0)
-		return SC_EXIT_USAGE;
+	int first, rc;
+	if (!sc_cli_start(ctx, argc, argv, on_opt, &o, &first, &rc))
+		return rc;
 	const char *sub = first < argc ? argv[first] : "list";
 	bool is_drop = strcmp(sub, "drop") == 0;
 	if (!is_drop && strcmp(sub, "list") != 0)
@@ -146,7 +144,7 @@ static int run(sc_ctx *ctx, int argc, char **argv)
 		return sc_cli_usage_error(ctx, "slots drop takes exactly one slot name");
 	if (!is_drop && argc - first > 1)
 		return sc_cli_usage_error(ctx, "unexpected argument '%s'", argv[first + 1]);
-	int rc = sc_ctx_load_config(ctx);
+	rc = sc_ctx_load_config(ctx);
 	if (rc)
 		return rc;
 

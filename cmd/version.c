@@ -9,11 +9,9 @@
 
 static int run(sc_ctx *ctx, int argc, char **argv)
 {
-	int first = sc_cli_parse(ctx, argc, argv, NULL, NULL);
-	if (first == -2)
-		return SC_EXIT_OK;
-	if (first < 0)
-		return SC_EXIT_USAGE;
+	int first, rc;
+	if (!sc_cli_start(ctx, argc, argv, NULL, NULL, &first, &rc))
+		return rc;
 	if (first < argc)
 		return sc_cli_usage_error(ctx, "unexpected argument '%s'", argv[first]);
 	sc_libversion v[16];

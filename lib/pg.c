@@ -165,7 +165,10 @@ PGresult *sc_pg_exec_keep(sc_pg *pg, const char *sql, int nparams, const char *c
 		sc_error_set(err, SC_EXIT_FAILED, "the connection to %s is closed", pg->display);
 		return NULL;
 	}
-	sc_log_verbose("SQL: %s", sql);
+	/* A statement holding a secret (a password hash) is logged as its
+	 * redacted form. */
+	sc_log_verbose("SQL: %s", pg->log_as ? pg->log_as : sql);
+	pg->log_as = NULL;
 	if (!PQsendQueryParams(pg->conn, sql, nparams, NULL, params, NULL, NULL, 0)) {
 		char *m = clean_message(PQerrorMessage(pg->conn), pg->secret, NULL);
 		sc_error_set(err, SC_EXIT_FAILED, "lost the connection to %s: %s", pg->display, m);

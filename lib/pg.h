@@ -14,6 +14,7 @@ typedef struct sc_pg {
 	char *secret;      /* the password, scrubbed from every message */
 	char *display;     /* user@host:port/dbname, never with the password */
 	int server_version;
+	const char *log_as; /* -v shows this instead of the next statement's text */
 } sc_pg;
 
 /* Checks that a connection string or URI parses; exit 2 naming `what`

@@ -134,6 +134,7 @@ static int exec_sql(run *ru, const char *sql, int n, const char *const *params, 
 	cJSON_AddItemToArray(ru->statements, cJSON_CreateString(shown ? shown : sql));
 	if (ru->dry_run)
 		return 0;
+	ru->pg->log_as = shown;
 	PGresult *res = sc_pg_exec_keep(ru->pg, sql, n, params, ru->err);
 	if (!res)
 		return -1;

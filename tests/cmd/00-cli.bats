@@ -182,3 +182,16 @@ complete_bash() {
 	out=$(fish -c "source $ROOT/completions/syncctl.fish; complete -C 'syncctl schema --dry'")
 	[[ "$out" == --dry-run* ]]
 }
+
+@test "make install honours DESTDIR and PREFIX and installs binary, man pages, completions" {
+	dest=$BATS_TEST_TMPDIR/root
+	make -C "$ROOT" -s install DESTDIR="$dest" PREFIX=/opt/sc >/dev/null
+	[ -x "$dest/opt/sc/bin/syncctl" ]
+	for page in syncctl.1 syncctl-slots.1 syncctl-publications.1 syncctl-schema.1; do
+		[ -f "$dest/opt/sc/share/man/man1/$page" ]
+	done
+	cmp "$dest/opt/sc/share/bash-completion/completions/syncctl" "$ROOT/completions/syncctl.bash"
+	cmp "$dest/opt/sc/share/zsh/site-functions/_syncctl" "$ROOT/completions/_syncctl"
+	cmp "$dest/opt/sc/share/fish/vendor_completions.d/syncctl.fish" "$ROOT/completions/syncctl.fish"
+	"$dest/opt/sc/bin/syncctl" version >/dev/null
+}

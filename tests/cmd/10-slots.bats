@@ -152,3 +152,20 @@ teardown_file() {
 	expect_status 2
 	[[ "$stderr" == *"--max-retained takes a size"* ]]
 }
+
+@test "colour: always colours the report, auto off a terminal does not, nor NO_COLOR" {
+	sc slots --db "$LOGICAL_URI" --color=always
+	[[ "$output" == *$'\033[32mok'* ]]
+	sc slots --db "$LOGICAL_URI" --color=auto
+	[[ "$output" != *$'\033['* ]]
+	NO_COLOR=1 sc slots --db "$LOGICAL_URI"
+	[[ "$output" != *$'\033['* ]]
+}
+
+@test "-v logs the connection and the SQL on stderr, stdout stays the report" {
+	sc slots --db "$LOGICAL_URI" -v --json
+	expect_status 0
+	[[ "$stderr" == *"syncctl: connecting to postgres@127.0.0.1:"* ]]
+	[[ "$stderr" == *"syncctl: SQL: SELECT current_setting('wal_level')"* ]]
+	json_get "d['status']" >/dev/null
+}

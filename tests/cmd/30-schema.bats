@@ -173,3 +173,14 @@ db_state() {
 	expect_status 2
 	[[ "$stderr" == *"SQL files go with -f"* ]]
 }
+
+@test "-v logs each statement on stderr, the role's password hash as ***" {
+	printf 'another-pw\n' >"$W/pw"
+	chmod 600 "$W/pw"
+	sc schema init --db "$URI" --role sync_reader --password-file "$W/pw" -v
+	expect_status 0
+	[[ "$stderr" == *"syncctl: SQL: ALTER ROLE sync_reader WITH LOGIN REPLICATION BYPASSRLS PASSWORD '***'"* ]]
+	[[ "$stderr" == *"syncctl: SQL: GRANT SELECT ON ALL TABLES IN SCHEMA public TO sync_reader"* ]]
+	[[ "$stderr$output" != *SCRAM-SHA-256* && "$stderr$output" != *another-pw* ]]
+	[ -z "$(grep -v '^syncctl: ' <<<"$stderr")" ]
+}
