@@ -28,7 +28,7 @@ SAN_OBJ = $(patsubst %.c,build/asan/%.o,$(LIB_SRC) $(CMD_SRC))
 SAN_LIB_OBJ = $(patsubst %.c,build/asan/%.o,$(LIB_SRC))
 UNIT_BIN = $(patsubst tests/unit/%.c,build/asan/tests/%,$(UNIT_SRC))
 
-.PHONY: all deps check test unit demo install uninstall clean man asan completions
+.PHONY: all deps check test unit demo install uninstall clean man asan completions fuzz
 all: syncctl man
 
 deps:
@@ -53,6 +53,33 @@ build/asan/%.o: %.c $(wildcard lib/*.h cmd/*.h)
 build/asan/tests/%: tests/unit/%.c $(SAN_LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) -O1 $(SAN_FLAGS) $(PKG_CFLAGS) -o $@ $< $(SAN_LIB_OBJ) $(PKG_LIBS) -lcmocka
+
+# Fuzz targets (libFuzzer needs clang): built with the library, then each
+# run for FUZZ_SECONDS from its seed corpus. A crash fails the target.
+FUZZ_SECONDS ?= 15
+FUZZ_CC ?= clang
+FUZZ_FLAGS = -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -g -O1
+FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN = $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
+FUZZ_LIB_OBJ = $(patsubst %.c,build/fuzz/%.o,$(LIB_SRC))
+
+build/fuzz/%.o: %.c $(wildcard lib/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(BASE_CFLAGS) $(FUZZ_FLAGS) $(PKG_CFLAGS) -c -o $@ $<
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_OBJ)
+	$(FUZZ_CC) $(BASE_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer $(PKG_CFLAGS) -o $@ $< $(FUZZ_LIB_OBJ) $(PKG_LIBS)
+
+.SECONDARY: $(FUZZ_LIB_OBJ)
+fuzz: $(FUZZ_BIN)
+	@for f in $(FUZZ_BIN); do \
+		name=$${f##*/fuzz_}; mkdir -p build/fuzz/corpus-$$name; \
+		echo "fuzz: $$name for $(FUZZ_SECONDS) s"; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 \
+			build/fuzz/corpus-$$name tests/fuzz/corpus/$$name >build/fuzz/$$name.log 2>&1 \
+			|| { tail -40 build/fuzz/$$name.log; echo "fuzz: $$name FAILED"; exit 1; }; \
+		echo "fuzz: $$name ok ($$(grep -c . build/fuzz/$$name.log) log lines)"; \
+	done
 
 man: $(MAN_OUT)
 build/man/%: man/%.scd

@@ -30,6 +30,9 @@ enum {
 	OPT_DB, OPT_MAX_RETAINED, OPT_YES, OPT_NAME, OPT_TABLE, OPT_PUBLICATION,
 	OPT_TABLES, OPT_ALL_TABLES, OPT_ROLE, OPT_PASSWORD_FILE, OPT_DRY_RUN, OPT_REAPPLY,
 	OPT_FILE,
+	OPT_ALG, OPT_BITS, OPT_KID, OPT_OUT, OPT_FORCE, OPT_KEY, OPT_SECRET_FILE, OPT_SUB,
+	OPT_AUD, OPT_ISS, OPT_TTL, OPT_CLAIM, OPT_CLAIM_JSON, OPT_PARAM, OPT_ALLOW_LONG_TTL,
+	OPT_JWKS, OPT_LEEWAY, OPT_MAX_LIFETIME, OPT_BATCH, OPT_AT,
 };
 
 struct sc_ctx;
@@ -59,7 +62,7 @@ extern const sc_cmd *const sc_commands[];
 extern const sc_opt sc_global_opts[];
 
 /* Command entries, one per file (cmd/cmd_NAME.c). */
-extern const sc_cmd cmd_slots, cmd_publications, cmd_schema, cmd_version, cmd_help,
+extern const sc_cmd cmd_slots, cmd_publications, cmd_schema, cmd_token, cmd_version, cmd_help,
 	cmd_completion;
 
 /* Parses argv with the global and the command's options; calls `on_opt`

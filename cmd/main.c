@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../lib/http.h"
 #include "cli.h"
 
 /* The one command table: dispatch, help, man page and completion checks. */
@@ -9,6 +10,7 @@ const sc_cmd *const sc_commands[] = {
 	&cmd_slots,
 	&cmd_publications,
 	&cmd_schema,
+	&cmd_token,
 	&cmd_version,
 	&cmd_help,
 	&cmd_completion,
@@ -21,6 +23,7 @@ int main(int argc, char **argv)
 	memset(&ctx, 0, sizeof ctx);
 	ctx.timeout = 10;
 	sc_config_init(&ctx.cfg);
+	sc_http_global_init();
 
 	int first = sc_cli_parse(&ctx, argc, argv, NULL, NULL);
 	int rc;
@@ -56,5 +59,6 @@ int main(int argc, char **argv)
 	rc = cmd->run(&ctx, argc - first, argv + first);
 out:
 	sc_config_free(&ctx.cfg);
+	sc_http_global_cleanup();
 	return rc;
 }

@@ -10,7 +10,7 @@ _syncctl()
         words=("${COMP_WORDS[@]}"); cword=$COMP_CWORD
         cur=${COMP_WORDS[COMP_CWORD]}; prev=${COMP_WORDS[COMP_CWORD-1]}
     fi
-    local commands="slots publications schema version help completion"
+    local commands="slots publications schema token version help completion"
     local global=" --json --color --quiet -q --verbose -v --strict --timeout --env-file --powersync-config --help -h"
     local cmd="" i
     for ((i = 1; i < cword; i++)); do
@@ -59,6 +59,29 @@ _syncctl()
             esac
             opts=" --db --file -f --publication --tables --all-tables --role --password-file --dry-run -n --reapply"
             subs="init"
+            ;;
+        token)
+            case "$prev" in
+                --alg) COMPREPLY=($(compgen -W "RS256 RS384 RS512 ES256 ES384 ES512 EdDSA HS256 HS384 HS512" -- "$cur")); return ;;
+                --bits) return ;;
+                --kid) return ;;
+                --out|-o) COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
+                --key|-k) COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
+                --secret-file) COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
+                --sub) return ;;
+                --aud) return ;;
+                --iss) return ;;
+                --ttl) return ;;
+                --claim) return ;;
+                --claim-json) return ;;
+                --param) return ;;
+                --jwks) COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
+                --leeway) return ;;
+                --max-lifetime) return ;;
+                --at) return ;;
+            esac
+            opts=" --alg --bits --kid --out -o --force --key -k --secret-file --sub --aud --iss --ttl --claim --claim-json --param --allow-long-ttl --jwks --leeway --max-lifetime --batch --at"
+            subs="keygen jwks mint verify decode"
             ;;
         version)
             opts=""

@@ -431,6 +431,15 @@ int sc_config_load_powersync(sc_config *c, const char *path, sc_error *err)
 	return rc;
 }
 
+const char *sc_config_env(sc_config *c, const char *name)
+{
+	const char *v = getenv(name);
+	if (v && *v)
+		return v;
+	v = sc_dotenv_get(&c->env_file, name);
+	return v && *v ? v : NULL;
+}
+
 const char *sc_config_get(sc_config *c, sc_setting_id id, const char **origin)
 {
 	const char *v = NULL;

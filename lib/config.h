@@ -64,6 +64,10 @@ int sc_config_load_powersync_text(sc_config *c, const char *text, size_t len,
 /* The effective value (NULL when unset) and where it came from, e.g.
  * "--db", "SYNCCTL_DB", "SYNCCTL_DB in .env", "powersync config". */
 const char *sc_config_get(sc_config *c, sc_setting_id id, const char **origin);
+/* A variable from the environment, else from the env file (secrets such as
+ * POWERSYNC_PRIVATE_KEY that have no flag). */
+const char *sc_config_env(sc_config *c, const char *name);
+
 /* The flag and environment names of a setting, for hints. */
 const char *sc_setting_flag(sc_setting_id id);
 const char *sc_setting_env(sc_setting_id id);

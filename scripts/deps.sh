@@ -9,7 +9,13 @@ packages=(
 	libyaml-dev libsqlite3-dev libssl-dev libpg-query-dev
 	postgresql-15 postgresql-client-15
 	scdoc bash-completion zsh fish bats parallel libcmocka-dev python3 perl
+	clang libclang-rt-14-dev python3-jwcrypto openssl
 )
+
+# Node.js and npm run the reference implementations the conformance tests
+# compare with (npm packages jose, @powersync/service-sync-rules); a machine
+# that has node already keeps it.
+command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -34,6 +34,21 @@ for t in build/asan/tests/test_*; do
 	fi
 done
 
+echo "== fuzz targets (libFuzzer, ${FUZZ_SECONDS:-15} s each)"
+if command -v clang >/dev/null; then
+	if make --no-print-directory -s fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-15}" >"$log" 2>&1; then
+		grep '^fuzz: .* ok' "$log" | sed 's/^fuzz: /ok - fuzz /'
+		passed=$((passed + $(grep -c '^fuzz: .* ok' "$log")))
+	else
+		cat "$log"
+		echo "not ok - fuzz"
+		failed=$((failed + 1))
+	fi
+else
+	echo "not ok - fuzz: clang is not installed (make deps installs it)"
+	failed=$((failed + 1))
+fi
+
 jobs=()
 command -v parallel >/dev/null && jobs=(--jobs "$(nproc)" --no-parallelize-within-files)
 for bin in ./syncctl build/asan/syncctl; do

@@ -1,0 +1,96 @@
+#include "http.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "buf.h"
+#include "util.h"
+
+void sc_http_global_init(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
+void sc_http_global_cleanup(void) { curl_global_cleanup(); }
+
+typedef struct sink {
+	sc_buf buf;
+	size_t max;
+	int too_big;
+} sink;
+
+static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	sink *s = userdata;
+	size_t n = size * nmemb;
+	if (s->buf.len + n > s->max) {
+		s->too_big = 1;
+		return 0;
+	}
+	sc_buf_append(&s->buf, ptr, n);
+	return n;
+}
+
+int sc_http_request(const char *method, const char *url, const char *const *headers,
+		    const char *body, int timeout_s, size_t max_bytes,
+		    sc_http_response *resp, sc_error *err)
+{
+	memset(resp, 0, sizeof *resp);
+	CURL *c = curl_easy_init();
+	if (!c) {
+		sc_error_set(err, SC_EXIT_FAILED, "cannot start an HTTP request");
+		return -1;
+	}
+	char *shown = sc_redact_secrets(url);
+	sc_log_verbose("HTTP %s %s", method, shown);
+	sink s = { SC_BUF_INIT, max_bytes, 0 };
+	struct curl_slist *hl = NULL;
+	for (size_t i = 0; headers && headers[i]; i++)
+		hl = curl_slist_append(hl, headers[i]);
+	char ua[64];
+	snprintf(ua, sizeof ua, "syncctl/%s", "0.1.0");
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+	curl_easy_setopt(c, CURLOPT_MAXREDIRS, 3L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)timeout_s);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)timeout_s);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, ua);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+	if (strcmp(method, "GET") != 0) {
+		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body ? body : "");
+	}
+	CURLcode rc = curl_easy_perform(c);
+	int ret = 0;
+	if (rc != CURLE_OK) {
+		if (s.too_big)
+			sc_error_set(err, SC_EXIT_FAILED, "%s answered with more than %zu bytes", shown, max_bytes);
+		else if (rc == CURLE_OPERATION_TIMEDOUT)
+			sc_error_set(err, SC_EXIT_FAILED, "%s did not answer within %d s", shown, timeout_s);
+		else
+			sc_error_set(err, SC_EXIT_FAILED, "cannot reach %s: %s", shown, curl_easy_strerror(rc));
+		sc_buf_free(&s.buf);
+		ret = -1;
+	} else {
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
+		double t = 0;
+		curl_easy_getinfo(c, CURLINFO_TOTAL_TIME, &t);
+		resp->total_ms = t * 1000.0;
+		resp->len = s.buf.len;
+		resp->body = sc_buf_take(&s.buf);
+	}
+	curl_slist_free_all(hl);
+	curl_easy_cleanup(c);
+	free(shown);
+	return ret;
+}
+
+void sc_http_response_free(sc_http_response *resp)
+{
+	free(resp->body);
+	memset(resp, 0, sizeof *resp);
+}

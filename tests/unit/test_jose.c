@@ -1,0 +1,122 @@
+/* Unit tests: base64url strictness, JWKS import, thumbprints, sign/verify. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "../../lib/jose.h"
+
+static void b64url_round_trips_and_is_strict(void **state)
+{
+	(void)state;
+	const char *in = "any carnal pleas";
+	char *e = sc_b64url_encode(in, strlen(in));
+	assert_string_equal(e, "YW55IGNhcm5hbCBwbGVhcw");
+	size_t n;
+	unsigned char *d = sc_b64url_decode(e, strlen(e), &n);
+	assert_int_equal(n, strlen(in));
+	assert_memory_equal(d, in, n);
+	free(d);
+	free(e);
+	assert_null(sc_b64url_decode("YW55IGNhcm5hbCBwbGVhcw==", 24, &n)); /* padding */
+	assert_null(sc_b64url_decode("YW+5", 4, &n));                      /* base64, not url */
+	assert_null(sc_b64url_decode("Y", 1, &n));                         /* impossible length */
+	assert_null(sc_b64url_decode("YR", 2, &n));                        /* non-zero spare bits */
+	d = sc_b64url_decode("", 0, &n);
+	assert_non_null(d);
+	assert_int_equal(n, 0);
+	free(d);
+}
+
+static void rfc8037_thumbprint(void **state)
+{
+	(void)state;
+	const char *jwks = "{\"keys\":[{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo\"}]}";
+	sc_keyset ks;
+	sc_error err;
+	assert_int_equal(sc_keyset_from_jwks(jwks, strlen(jwks), false, "t", &ks, &err), 0);
+	assert_int_equal(ks.n, 1);
+	char *t = sc_key_thumbprint(&ks.keys[0]);
+	assert_string_equal(t, "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k");
+	free(t);
+	sc_keyset_free(&ks);
+}
+
+static void jwks_uri_skips_oct_and_non_signature_keys(void **state)
+{
+	(void)state;
+	const char *jwks = "{\"keys\":[{\"kty\":\"oct\",\"k\":\"c2VjcmV0\"},"
+			   "{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"use\":\"enc\",\"x\":\"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo\"},"
+			   "{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"kid\":\"ok\",\"x\":\"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo\"}]}";
+	sc_keyset ks;
+	sc_error err;
+	assert_int_equal(sc_keyset_from_jwks(jwks, strlen(jwks), true, "t", &ks, &err), 0);
+	assert_int_equal(ks.n, 1);
+	assert_int_equal(ks.skipped, 2);
+	assert_string_equal(ks.keys[0].kid, "ok");
+	sc_keyset_free(&ks);
+	/* From a file, the oct key is kept (inline keys may be secrets). */
+	assert_int_equal(sc_keyset_from_jwks(jwks, strlen(jwks), false, "t", &ks, &err), 0);
+	assert_int_equal(ks.n, 2);
+	sc_keyset_free(&ks);
+}
+
+static void key_pins_the_algorithm_family(void **state)
+{
+	(void)state;
+	sc_key k;
+	sc_error err;
+	assert_int_equal(sc_key_generate(SC_ALG_ES384, 0, &k, &err), 0);
+	assert_true(sc_key_accepts(&k, SC_ALG_ES384));
+	assert_false(sc_key_accepts(&k, SC_ALG_ES256));
+	assert_false(sc_key_accepts(&k, SC_ALG_HS384));
+	k.alg = SC_ALG_UNKNOWN;
+	assert_true(sc_key_accepts(&k, SC_ALG_ES384));
+	assert_false(sc_key_accepts(&k, SC_ALG_RS256));
+	sc_key_free(&k);
+}
+
+static void signed_token_verifies_and_tampering_fails(void **state)
+{
+	(void)state;
+	sc_key k;
+	sc_error err;
+	assert_int_equal(sc_key_generate(SC_ALG_EDDSA, 0, &k, &err), 0);
+	k.kid = strdup("k1");
+	cJSON *claims = cJSON_Parse("{\"sub\":\"u\",\"aud\":\"p\",\"iat\":1000,\"exp\":1300}");
+	char *t = sc_jwt_sign(SC_ALG_EDDSA, &k, "k1", claims, &err);
+	assert_non_null(t);
+	sc_keyset ks = { 0 };
+	sc_keyset_add(&ks, &k);
+	char *aud[] = { "p" };
+	sc_verify_opts o = { aud, 1, NULL, 60, 86400, 1100 };
+	sc_jwt_result r;
+	sc_jwt_verify(t, strlen(t), &ks, &o, &r);
+	assert_true(r.valid);
+	assert_string_equal(r.kid, "k1");
+	sc_jwt_result_free(&r);
+	t[strlen(t) - 3] = t[strlen(t) - 3] == 'A' ? 'B' : 'A';
+	sc_jwt_verify(t, strlen(t), &ks, &o, &r);
+	assert_false(r.valid);
+	assert_false(r.signature_valid);
+	sc_jwt_result_free(&r);
+	free(t);
+	cJSON_Delete(claims);
+	sc_keyset_free(&ks);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(b64url_round_trips_and_is_strict),
+		cmocka_unit_test(rfc8037_thumbprint),
+		cmocka_unit_test(jwks_uri_skips_oct_and_non_signature_keys),
+		cmocka_unit_test(key_pins_the_algorithm_family),
+		cmocka_unit_test(signed_token_verifies_and_tampering_fails),
+	};
+	return cmocka_run_group_tests_name("jose", tests, NULL, NULL);
+}
