@@ -11,6 +11,7 @@ const sc_cmd *const sc_commands[] = {
 	&cmd_publications,
 	&cmd_schema,
 	&cmd_token,
+	&cmd_watch,
 	&cmd_version,
 	&cmd_help,
 	&cmd_completion,

@@ -10,7 +10,7 @@ _syncctl()
         words=("${COMP_WORDS[@]}"); cword=$COMP_CWORD
         cur=${COMP_WORDS[COMP_CWORD]}; prev=${COMP_WORDS[COMP_CWORD-1]}
     fi
-    local commands="slots publications schema token version help completion"
+    local commands="slots publications schema token watch version help completion"
     local global=" --json --color --quiet -q --verbose -v --strict --timeout --env-file --powersync-config --help -h"
     local cmd="" i
     for ((i = 1; i < cword; i++)); do
@@ -82,6 +82,18 @@ _syncctl()
             esac
             opts=" --alg --bits --kid --out -o --force --key -k --secret-file --sub --aud --iss --ttl --claim --claim-json --param --allow-long-ttl --jwks --leeway --max-lifetime --batch --at"
             subs="keygen jwks mint verify decode"
+            ;;
+        watch)
+            case "$prev" in
+                --db) return ;;
+                --publication) return ;;
+                --table|-t) return ;;
+                --format) COMPREPLY=($(compgen -W "text json" -- "$cur")); return ;;
+                --count|-n) return ;;
+                --duration) return ;;
+                --interval) return ;;
+            esac
+            opts=" --db --publication --table -t --format --count -n --duration --probe --interval"
             ;;
         version)
             opts=""

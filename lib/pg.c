@@ -86,7 +86,13 @@ char *sc_pg_describe(const char *conninfo)
 	return s;
 }
 
-sc_pg *sc_pg_connect(const char *conninfo, const char *what, int timeout_s, sc_error *err)
+char *sc_pg_clean_message(const sc_pg *pg, const char *msg)
+{
+	return clean_message(msg, pg->secret, NULL);
+}
+
+static sc_pg *connect_with(const char *conninfo, const char *what, int timeout_s, bool replication,
+			   sc_error *err)
 {
 	if (!conninfo)
 		conninfo = "";
@@ -105,8 +111,9 @@ sc_pg *sc_pg_connect(const char *conninfo, const char *what, int timeout_s, sc_e
 	char timeout[16];
 	/* libpq's minimum effective connect_timeout is 2 s. */
 	snprintf(timeout, sizeof timeout, "%d", pg->timeout_s < 2 ? 2 : pg->timeout_s);
-	const char *keys[] = { "dbname", "connect_timeout", "fallback_application_name", NULL };
-	const char *vals[] = { conninfo, timeout, "syncctl", NULL };
+	const char *keys[] = { "dbname", "connect_timeout", "fallback_application_name",
+			       replication ? "replication" : NULL, NULL };
+	const char *vals[] = { conninfo, timeout, "syncctl", "database", NULL };
 	sc_log_verbose("connecting to %s (timeout %d s)", pg->display, pg->timeout_s);
 	pg->conn = PQconnectdbParams(keys, vals, 1);
 	if (!pg->conn || PQstatus(pg->conn) != CONNECTION_OK) {
@@ -119,6 +126,8 @@ sc_pg *sc_pg_connect(const char *conninfo, const char *what, int timeout_s, sc_e
 		return NULL;
 	}
 	pg->server_version = PQserverVersion(pg->conn);
+	if (replication)
+		return pg;
 	char ms[32];
 	snprintf(ms, sizeof ms, "%d", pg->timeout_s * 1000);
 	const char *p[] = { ms };
@@ -128,6 +137,17 @@ sc_pg *sc_pg_connect(const char *conninfo, const char *what, int timeout_s, sc_e
 		return NULL;
 	}
 	return pg;
+}
+
+sc_pg *sc_pg_connect(const char *conninfo, const char *what, int timeout_s, sc_error *err)
+{
+	return connect_with(conninfo, what, timeout_s, false, err);
+}
+
+sc_pg *sc_pg_connect_replication(const char *conninfo, const char *what, int timeout_s,
+				 sc_error *err)
+{
+	return connect_with(conninfo, what, timeout_s, true, err);
 }
 
 void sc_pg_close(sc_pg *pg)
@@ -158,23 +178,9 @@ static void set_server_error(sc_pg *pg, PGresult *res, sc_error *err)
 	free(msg);
 }
 
-PGresult *sc_pg_exec_keep(sc_pg *pg, const char *sql, int nparams, const char *const *params,
-			  sc_error *err)
+/* Waits for the answer to what was sent, within the deadline. */
+static PGresult *wait_result(sc_pg *pg, sc_error *err)
 {
-	if (!pg->conn) {
-		sc_error_set(err, SC_EXIT_FAILED, "the connection to %s is closed", pg->display);
-		return NULL;
-	}
-	/* A statement holding a secret (a password hash) is logged as its
-	 * redacted form. */
-	sc_log_verbose("SQL: %s", pg->log_as ? pg->log_as : sql);
-	pg->log_as = NULL;
-	if (!PQsendQueryParams(pg->conn, sql, nparams, NULL, params, NULL, NULL, 0)) {
-		char *m = clean_message(PQerrorMessage(pg->conn), pg->secret, NULL);
-		sc_error_set(err, SC_EXIT_FAILED, "lost the connection to %s: %s", pg->display, m);
-		free(m);
-		return NULL;
-	}
 	double deadline = sc_now_ms() + pg->timeout_s * 1000.0 + 500.0;
 	int fd = PQsocket(pg->conn);
 	while (PQisBusy(pg->conn)) {
@@ -205,19 +211,24 @@ PGresult *sc_pg_exec_keep(sc_pg *pg, const char *sql, int nparams, const char *c
 	}
 	PGresult *keep = NULL, *r;
 	while ((r = PQgetResult(pg->conn)) != NULL) {
-		if (!keep || PQresultStatus(r) == PGRES_FATAL_ERROR) {
+		ExecStatusType st = PQresultStatus(r);
+		if (!keep || st == PGRES_FATAL_ERROR) {
 			PQclear(keep);
 			keep = r;
 		} else {
 			PQclear(r);
 		}
+		/* COPY results end the wait: the caller streams. */
+		if (st == PGRES_COPY_BOTH || st == PGRES_COPY_OUT || st == PGRES_COPY_IN)
+			break;
 	}
 	if (!keep) {
 		sc_error_set(err, SC_EXIT_FAILED, "no result from %s", pg->display);
 		return NULL;
 	}
 	ExecStatusType st = PQresultStatus(keep);
-	if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+	if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK && st != PGRES_COPY_BOTH &&
+	    st != PGRES_COPY_OUT && st != PGRES_COPY_IN) {
 		if (PQstatus(pg->conn) == CONNECTION_BAD) {
 			char *m = clean_message(PQerrorMessage(pg->conn), pg->secret, NULL);
 			sc_error_set(err, SC_EXIT_FAILED, "lost the connection to %s: %s",
@@ -229,6 +240,48 @@ PGresult *sc_pg_exec_keep(sc_pg *pg, const char *sql, int nparams, const char *c
 		set_server_error(pg, keep, err);
 	}
 	return keep;
+}
+
+PGresult *sc_pg_exec_keep(sc_pg *pg, const char *sql, int nparams, const char *const *params,
+			  sc_error *err)
+{
+	if (!pg->conn) {
+		sc_error_set(err, SC_EXIT_FAILED, "the connection to %s is closed", pg->display);
+		return NULL;
+	}
+	/* A statement holding a secret (a password hash) is logged as its
+	 * redacted form. */
+	sc_log_verbose("SQL: %s", pg->log_as ? pg->log_as : sql);
+	pg->log_as = NULL;
+	if (!PQsendQueryParams(pg->conn, sql, nparams, NULL, params, NULL, NULL, 0)) {
+		char *m = clean_message(PQerrorMessage(pg->conn), pg->secret, NULL);
+		sc_error_set(err, SC_EXIT_FAILED, "lost the connection to %s: %s", pg->display, m);
+		free(m);
+		return NULL;
+	}
+	return wait_result(pg, err);
+}
+
+PGresult *sc_pg_simple(sc_pg *pg, const char *sql, sc_error *err)
+{
+	if (!pg->conn) {
+		sc_error_set(err, SC_EXIT_FAILED, "the connection to %s is closed", pg->display);
+		return NULL;
+	}
+	sc_log_verbose("SQL: %s", sql);
+	if (!PQsendQuery(pg->conn, sql)) {
+		char *m = clean_message(PQerrorMessage(pg->conn), pg->secret, NULL);
+		sc_error_set(err, SC_EXIT_FAILED, "lost the connection to %s: %s", pg->display, m);
+		free(m);
+		return NULL;
+	}
+	PGresult *r = wait_result(pg, err);
+	ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+	if (r && st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK && st != PGRES_COPY_BOTH) {
+		PQclear(r);
+		return NULL;
+	}
+	return r;
 }
 
 PGresult *sc_pg_exec(sc_pg *pg, const char *sql, int nparams, const char *const *params,

@@ -29,6 +29,15 @@ char *sc_pg_describe(const char *conninfo);
  * statement_timeout and lock_timeout to the same. Exit 2 for a malformed
  * string, 3 for anything the server or network refused. */
 sc_pg *sc_pg_connect(const char *conninfo, const char *what, int timeout_s, sc_error *err);
+/* A walsender connection (replication=database): replication commands and
+ * simple queries only, so no session settings are made. */
+sc_pg *sc_pg_connect_replication(const char *conninfo, const char *what, int timeout_s,
+				 sc_error *err);
+/* One statement through the simple query protocol (which a replication
+ * connection needs), with the same deadline and error rules as sc_pg_exec. */
+PGresult *sc_pg_simple(sc_pg *pg, const char *sql, sc_error *err);
+/* A libpq message with the password masked. */
+char *sc_pg_clean_message(const sc_pg *pg, const char *msg);
 void sc_pg_close(sc_pg *pg);
 
 /* Runs one statement with parameters, waiting at most the timeout. Returns
