@@ -75,7 +75,7 @@ fuzz: $(FUZZ_BIN)
 	@for f in $(FUZZ_BIN); do \
 		name=$${f##*/fuzz_}; mkdir -p build/fuzz/corpus-$$name; \
 		echo "fuzz: $$name for $(FUZZ_SECONDS) s"; \
-		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 \
+		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 -artifact_prefix=build/fuzz/ \
 			build/fuzz/corpus-$$name tests/fuzz/corpus/$$name >build/fuzz/$$name.log 2>&1 \
 			|| { tail -40 build/fuzz/$$name.log; echo "fuzz: $$name FAILED"; exit 1; }; \
 		echo "fuzz: $$name ok ($$(grep -c . build/fuzz/$$name.log) log lines)"; \

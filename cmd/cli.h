@@ -34,6 +34,7 @@ enum {
 	OPT_AUD, OPT_ISS, OPT_TTL, OPT_CLAIM, OPT_CLAIM_JSON, OPT_PARAM, OPT_ALLOW_LONG_TTL,
 	OPT_JWKS, OPT_LEEWAY, OPT_MAX_LIFETIME, OPT_BATCH, OPT_AT,
 	OPT_FORMAT, OPT_COUNT, OPT_DURATION, OPT_PROBE, OPT_INTERVAL,
+	OPT_RULES,
 };
 
 struct sc_ctx;
@@ -63,8 +64,8 @@ extern const sc_cmd *const sc_commands[];
 extern const sc_opt sc_global_opts[];
 
 /* Command entries, one per file (cmd/cmd_NAME.c). */
-extern const sc_cmd cmd_slots, cmd_publications, cmd_schema, cmd_token, cmd_watch, cmd_version,
-	cmd_help, cmd_completion;
+extern const sc_cmd cmd_slots, cmd_publications, cmd_schema, cmd_rules, cmd_token, cmd_watch,
+	cmd_version, cmd_help, cmd_completion;
 
 /* Parses argv with the global and the command's options; calls `on_opt`
  * for the command's own. Returns optind (first operand), or -1 after a usage

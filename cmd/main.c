@@ -10,6 +10,7 @@ const sc_cmd *const sc_commands[] = {
 	&cmd_slots,
 	&cmd_publications,
 	&cmd_schema,
+	&cmd_rules,
 	&cmd_token,
 	&cmd_watch,
 	&cmd_version,

@@ -10,7 +10,7 @@ _syncctl()
         words=("${COMP_WORDS[@]}"); cword=$COMP_CWORD
         cur=${COMP_WORDS[COMP_CWORD]}; prev=${COMP_WORDS[COMP_CWORD-1]}
     fi
-    local commands="slots publications schema token watch version help completion"
+    local commands="slots publications schema rules token watch version help completion"
     local global=" --json --color --quiet -q --verbose -v --strict --timeout --env-file --powersync-config --help -h"
     local cmd="" i
     for ((i = 1; i < cword; i++)); do
@@ -59,6 +59,15 @@ _syncctl()
             esac
             opts=" --db --file -f --publication --tables --all-tables --role --password-file --dry-run -n --reapply"
             subs="init"
+            ;;
+        rules)
+            case "$prev" in
+                --rules) COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
+                --db) return ;;
+                --publication) return ;;
+            esac
+            opts=" --rules --db --publication"
+            subs="validate"
             ;;
         token)
             case "$prev" in

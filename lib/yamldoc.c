@@ -13,6 +13,13 @@ int sc_yaml_load(sc_yaml *y, const char *text, size_t len, const char *name, sc_
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
 	if (!yaml_parser_load(&parser, &y->doc)) {
 		const char *what = parser.problem ? parser.problem : "malformed YAML";
+		if (parser.error == YAML_READER_ERROR) {
+			/* Encoding errors carry a byte offset, not a mark. */
+			sc_error_set(err, SC_EXIT_USAGE, "%s: byte %zu: %s (the file must be UTF-8 text)", name,
+				     parser.problem_offset, what);
+			yaml_parser_delete(&parser);
+			return -1;
+		}
 		size_t line = parser.problem_mark.line + 1, col = parser.problem_mark.column + 1;
 		if (parser.context)
 			sc_error_set(err, SC_EXIT_USAGE, "%s:%zu:%zu: %s %s", name, line, col,

@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
 	build-essential pkg-config
 	libpq-dev libcurl4-openssl-dev libcjson-dev libmongoc-dev libbson-dev
-	libyaml-dev libsqlite3-dev libssl-dev libpg-query-dev
+	libyaml-dev libsqlite3-dev libssl-dev libpg-query-dev libprotobuf-c-dev
 	postgresql-15 postgresql-client-15
 	scdoc bash-completion zsh fish bats parallel libcmocka-dev python3 perl
 	clang libclang-rt-14-dev python3-jwcrypto openssl

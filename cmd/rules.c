@@ -1,0 +1,178 @@
+/* syncctl rules validate: a sync rules file checked as the sync service
+ * would check it, and against the live database. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../lib/buf.h"
+#include "../lib/pg.h"
+#include "../lib/rules.h"
+#include "../lib/util.h"
+#include "cli.h"
+
+typedef struct {
+	const char *publication;
+	bool db_given;
+} rules_opts;
+
+static const sc_opt opts[] = {
+	{ "rules", 0, required_argument, "FILE", "the rules file (default: SYNCCTL_RULES, the service config's sync_config)", OPT_RULES, "file" },
+	{ "db", 0, required_argument, "URI", "also check against this database (default: the configured source DB, if any)", OPT_DB, NULL },
+	{ "publication", 0, required_argument, "NAME", "the publication tables must be in (default powersync)", OPT_PUBLICATION, NULL },
+	{ 0 },
+};
+
+static int on_opt(sc_ctx *ctx, int id, const char *arg, void *data)
+{
+	rules_opts *o = data;
+	switch (id) {
+	case OPT_RULES: sc_config_set_flag(&ctx->cfg, SC_SET_RULES, arg); return 0;
+	case OPT_DB:
+		sc_config_set_flag(&ctx->cfg, SC_SET_DB, arg);
+		o->db_given = true;
+		return 0;
+	case OPT_PUBLICATION:
+		if (!*arg)
+			return sc_cli_usage_error(ctx, "--publication needs a name");
+		o->publication = arg;
+		return 0;
+	}
+	return -1;
+}
+
+static char *summary(const sc_rules_result *r, const char *name)
+{
+	sc_buf b = SC_BUF_INIT;
+	int n = cJSON_GetArraySize(r->buckets);
+	size_t warnings = sc_rules_count(r, SC_RULES_WARNING);
+	sc_buf_printf(&b, "%s: valid: %d %s, %zu warning%s\n", name, n,
+		      r->edition >= 3 || (n && strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(r->buckets, 0), "kind")), "stream") == 0)
+			      ? (n == 1 ? "definition" : "definitions") : (n == 1 ? "bucket" : "buckets"),
+		      warnings, warnings == 1 ? "" : "s");
+	const cJSON *bk;
+	cJSON_ArrayForEach(bk, r->buckets) {
+		sc_buf params = SC_BUF_INIT, src = SC_BUF_INIT;
+		const cJSON *x;
+		cJSON_ArrayForEach(x, cJSON_GetObjectItem(bk, "parameters"))
+			sc_buf_printf(&params, "%s%s", params.len ? ", " : "", x->valuestring);
+		cJSON_ArrayForEach(x, cJSON_GetObjectItem(bk, "source_tables"))
+			sc_buf_printf(&src, "%s%s", src.len ? ", " : "", x->valuestring);
+		const cJSON *prio = cJSON_GetObjectItem(bk, "priority");
+		sc_buf_printf(&b, "  %-6s %s(%s)%s%s  <- %s\n", cJSON_GetStringValue(cJSON_GetObjectItem(bk, "kind")),
+			      cJSON_GetStringValue(cJSON_GetObjectItem(bk, "name")), sc_buf_str(&params),
+			      prio ? " priority " : "", prio ? (prio->valueint == 0 ? "0" : prio->valueint == 1 ? "1" : prio->valueint == 2 ? "2" : "3") : "",
+			      src.len ? src.data : "(no tables)");
+		sc_buf_free(&params);
+		sc_buf_free(&src);
+	}
+	sc_buf src = SC_BUF_INIT, out = SC_BUF_INIT;
+	const cJSON *x;
+	cJSON_ArrayForEach(x, r->source_tables)
+		sc_buf_printf(&src, "%s%s", src.len ? ", " : "", x->valuestring);
+	cJSON_ArrayForEach(x, r->output_tables)
+		sc_buf_printf(&out, "%s%s", out.len ? ", " : "", x->valuestring);
+	sc_buf_printf(&b, "source tables: %s\noutput tables: %s\n", src.len ? src.data : "none", out.len ? out.data : "none");
+	sc_buf_free(&src);
+	sc_buf_free(&out);
+	return sc_buf_take(&b);
+}
+
+static int validate(sc_ctx *ctx, rules_opts *o, const char *path)
+{
+	sc_error err;
+	sc_error_clear(&err);
+	char *text = NULL;
+	size_t len = 0;
+	const char *name = path;
+	if (path) {
+		text = sc_read_file(path, SC_RULES_MAX_BYTES, &len, "rules file", &err);
+		if (!text)
+			return sc_cli_fail(ctx, &err);
+	} else if (ctx->cfg.ps_rules_content) {
+		text = sc_xstrdup(ctx->cfg.ps_rules_content);
+		len = strlen(text);
+		name = "sync_config.content";
+	} else {
+		return sc_cli_usage_error(ctx, "which rules file? give FILE, --rules FILE, SYNCCTL_RULES, or --powersync-config");
+	}
+	sc_rules_result r;
+	if (sc_rules_validate(text, len, name, &r, &err) != 0) {
+		sc_rules_result_free(&r);
+		free(text);
+		return sc_cli_fail(ctx, &err);
+	}
+	int rc = 0;
+	const char *db = sc_config_get(&ctx->cfg, SC_SET_DB, NULL);
+	if ((o->db_given || db) && sc_rules_count(&r, SC_RULES_ERROR) == 0) {
+		sc_pg *pg = sc_cli_connect_db(ctx, &err);
+		if (!pg || sc_rules_check_live(pg, o->publication ? o->publication : "powersync", &r, &err) != 0)
+			rc = sc_cli_fail(ctx, &err);
+		sc_pg_close(pg);
+	}
+	if (rc == 0) {
+		size_t errors = sc_rules_count(&r, SC_RULES_ERROR), warnings = sc_rules_count(&r, SC_RULES_WARNING);
+		if (ctx->json) {
+			cJSON *j = sc_rules_json(&r);
+			char *s = cJSON_Print(j);
+			puts(s);
+			free(s);
+			cJSON_Delete(j);
+		} else {
+			char *diags = sc_rules_render(&r, name, sc_cli_color_stdout(ctx));
+			fputs(diags, stdout);
+			free(diags);
+			if (errors)
+				printf("%s: invalid: %zu error%s, %zu warning%s\n", name, errors, errors == 1 ? "" : "s",
+				       warnings, warnings == 1 ? "" : "s");
+			else if (!ctx->quiet) {
+				char *s = summary(&r, name);
+				fputs(s, stdout);
+				free(s);
+			}
+		}
+		rc = errors || (ctx->strict && warnings) ? SC_EXIT_PROBLEM : SC_EXIT_OK;
+	}
+	sc_rules_result_free(&r);
+	free(text);
+	return rc;
+}
+
+static int run(sc_ctx *ctx, int argc, char **argv)
+{
+	rules_opts o = { NULL, false };
+	int first, rc;
+	if (!sc_cli_start(ctx, argc, argv, on_opt, &o, &first, &rc))
+		return rc;
+	if (first >= argc || strcmp(argv[first], "validate") != 0)
+		return sc_cli_usage_error(ctx, first >= argc ? "which subcommand? 'rules validate'" : "unknown subcommand '%s' (validate)",
+					  first < argc ? argv[first] : "");
+	if (argc - first > 2)
+		return sc_cli_usage_error(ctx, "one rules file at a time");
+	if ((rc = sc_ctx_load_config(ctx)) != 0)
+		return rc;
+	const char *path = argc - first == 2 ? argv[first + 1] : sc_config_get(&ctx->cfg, SC_SET_RULES, NULL);
+	return validate(ctx, &o, path);
+}
+
+static const char *const usage[] = {
+	"rules validate [FILE] [--db URI] [--publication NAME] [--strict] [--json]",
+	NULL,
+};
+
+const sc_cmd cmd_rules = {
+	.name = "rules",
+	.summary = "validate a sync rules file, optionally against the live database",
+	.usage = usage,
+	.description =
+		"'rules validate' checks a sync rules (sync config) YAML file as the sync service\n"
+		"would: its structure, and every query with the real Postgres parser against\n"
+		"PowerSync's rules for bucket definitions and sync streams. Findings are shown like\n"
+		"a compiler's (FILE:LINE:COL, the line, a caret). With a database (--db or the\n"
+		"configured source DB) it also checks that every table and column exists, and\n"
+		"that tables are in the publication with a key or replica identity.",
+	.subcommands = "validate",
+	.opts = opts,
+	.reports = true,
+	.run = run,
+};

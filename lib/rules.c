@@ -1,0 +1,1832 @@
+#include "rules.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <pg_query.h>
+#include <pg_query/pg_query.pb-c.h>
+
+#include "buf.h"
+#include "util.h"
+#include "yamldoc.h"
+
+#define MAX_DEPTH 64
+
+/* Functions data queries may use (the service's SQLite-compatible set). */
+static const char *const row_functions[] = {
+	"upper", "lower", "substring", "hex", "length", "base64", "uuid_blob", "typeof", "ifnull",
+	"iif", "instr", "json_extract", "json_array_length", "json_valid", "json_keys", "unixepoch",
+	"datetime", "st_asgeojson", "st_astext", "st_x", "st_y", NULL,
+};
+static const char *const basic_operators[] = {
+	"=", "!=", "<>", "<", ">", "<=", ">=", "+", "-", "*", "/", "||", "->", "->>", NULL,
+};
+
+typedef enum { Q_DATA, Q_PARAMETER, Q_STREAM } query_kind;
+
+typedef struct rctx {
+	const char *text;
+	size_t len;
+	size_t *line_starts;  /* byte offset of each line */
+	size_t nlines;
+	sc_yaml y;
+	sc_rules_result *out;
+	const char *bucket;
+	const char *sql;       /* the query being checked */
+	size_t *map;           /* SQL byte offset -> file byte offset */
+	size_t maplen;
+	size_t scalar_start;   /* file byte offset where the scalar's value starts */
+	int *inserted;         /* positions of characters added by rewrite_in_columns */
+	size_t ninserted;
+	char *rewritten;
+	bool is_stream_edition3;
+	/* Unknown keys, reported only when nothing else is fatal (the
+	 * service's schema check runs last, and only then). */
+	struct { size_t start, end; char *msg; const char *bucket; } *deferred;
+	size_t ndeferred;
+} rctx;
+
+static bool in_list(const char *const *list, const char *s)
+{
+	for (size_t i = 0; list[i]; i++)
+		if (strcmp(list[i], s) == 0)
+			return true;
+	return false;
+}
+
+/* ---- positions ---- */
+
+static void index_lines(rctx *c)
+{
+	c->nlines = 1;
+	for (size_t i = 0; i < c->len; i++)
+		c->nlines += c->text[i] == '\n';
+	c->line_starts = sc_xcalloc(c->nlines + 1, sizeof *c->line_starts);
+	size_t l = 1;
+	for (size_t i = 0; i < c->len; i++)
+		if (c->text[i] == '\n')
+			c->line_starts[l++] = i + 1;
+	c->line_starts[l] = c->len + 1;
+}
+
+/* libyaml marks count characters; the file is UTF-8 bytes. */
+static size_t mark_to_byte(const rctx *c, yaml_mark_t m)
+{
+	if (m.line >= c->nlines)
+		return c->len;
+	size_t p = c->line_starts[m.line];
+	for (size_t col = 0; col < m.column && p < c->len && c->text[p] != '\n'; col++) {
+		p++;
+		while (p < c->len && ((unsigned char)c->text[p] & 0xC0) == 0x80)
+			p++;
+	}
+	return p;
+}
+
+static void byte_to_linecol(const rctx *c, size_t off, int *line, int *col)
+{
+	if (off > c->len)
+		off = c->len;
+	size_t lo = 0, hi = c->nlines - 1;
+	while (lo < hi) {
+		size_t mid = (lo + hi + 1) / 2;
+		if (c->line_starts[mid] <= off)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	*line = (int)lo + 1;
+	int cc = 1;
+	for (size_t p = c->line_starts[lo]; p < off; p++)
+		if (((unsigned char)c->text[p] & 0xC0) != 0x80)
+			cc++;
+	*col = cc;
+}
+
+static void add_diag_at(rctx *c, sc_rules_severity sev, size_t start, size_t end, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+static void add_diag_at(rctx *c, sc_rules_severity sev, size_t start, size_t end, const char *fmt, ...)
+{
+	sc_rules_result *r = c->out;
+	r->diags = sc_xrealloc(r->diags, (r->ndiags + 1) * sizeof *r->diags);
+	sc_rules_diag *d = &r->diags[r->ndiags++];
+	memset(d, 0, sizeof *d);
+	d->severity = sev;
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	d->message = sc_xstrdup(msg);
+	if (start != (size_t)-1) {
+		byte_to_linecol(c, start, &d->line, &d->column);
+		byte_to_linecol(c, end > start ? end : start + 1, &d->end_line, &d->end_column);
+	}
+	d->bucket = c->bucket ? sc_xstrdup(c->bucket) : NULL;
+	d->query = c->sql ? sc_xstrdup(c->sql) : NULL;
+}
+
+static void node_range(const rctx *c, yaml_node_t *n, size_t *s, size_t *e)
+{
+	*s = mark_to_byte(c, n->start_mark);
+	*e = mark_to_byte(c, n->end_mark);
+}
+
+#define NODE_DIAG(c, sev, node, ...)                                   \
+	do {                                                          \
+		size_t s_, e_;                                        \
+		node_range((c), (node), &s_, &e_);                    \
+		add_diag_at((c), (sev), s_, e_, __VA_ARGS__);         \
+	} while (0)
+
+/* Maps each byte of a scalar's value to the byte of the file it came from,
+ * for plain, quoted, literal (|) and folded (>) scalars: the value is
+ * walked along the source, skipping indentation and folding, and taking an
+ * escape sequence or a doubled quote for the character it stands for. */
+static void build_map(rctx *c, yaml_node_t *n)
+{
+	const char *v = (const char *)n->data.scalar.value;
+	size_t vlen = n->data.scalar.length;
+	size_t start, end;
+	node_range(c, n, &start, &end);
+	yaml_scalar_style_t st = n->data.scalar.style;
+	size_t p = start;
+	if (st == YAML_LITERAL_SCALAR_STYLE || st == YAML_FOLDED_SCALAR_STYLE) {
+		while (p < end && c->text[p] != '\n')
+			p++;
+		if (p < end)
+			p++;
+	} else if (st == YAML_SINGLE_QUOTED_SCALAR_STYLE || st == YAML_DOUBLE_QUOTED_SCALAR_STYLE) {
+		p++;
+	}
+	c->scalar_start = p;
+	free(c->map);
+	c->map = sc_xcalloc(vlen + 1, sizeof *c->map);
+	c->maplen = vlen + 1;
+	for (size_t i = 0; i < vlen; i++) {
+		char ch = v[i];
+		for (;;) {
+			if (p >= end) {
+				c->map[i] = end;
+				break;
+			}
+			char s = c->text[p];
+			if (st == YAML_DOUBLE_QUOTED_SCALAR_STYLE && s == '\\') {
+				char nx = p + 1 < end ? c->text[p + 1] : 0;
+				if (nx == '\n') {
+					p += 2;
+					continue;
+				}
+				c->map[i] = p;
+				size_t w = nx == 'x' ? 4 : nx == 'u' ? 6 : nx == 'U' ? 10 : 2;
+				p += w;
+				/* An escape may stand for a multi-byte character. */
+				while (i + 1 < vlen && ((unsigned char)v[i + 1] & 0xC0) == 0x80) {
+					c->map[i + 1] = c->map[i];
+					i++;
+				}
+				break;
+			}
+			if (st == YAML_SINGLE_QUOTED_SCALAR_STYLE && s == '\'' && p + 1 < end && c->text[p + 1] == '\'') {
+				c->map[i] = p;
+				p += 2;
+				break;
+			}
+			if (s == ch) {
+				c->map[i] = p++;
+				break;
+			}
+			if ((ch == ' ' || ch == '\n') && (s == ' ' || s == '\n' || s == '\t' || s == '\r')) {
+				c->map[i] = p++;
+				break;
+			}
+			p++;
+		}
+	}
+	c->map[vlen] = p < end ? p : end;
+}
+
+/* PowerSync writes "bucket.x IN column" (the column holds a JSON array),
+ * which Postgres's grammar lacks: IN wants a list. Using the real scanner,
+ * each IN followed by a (possibly qualified) name is rewritten to IN (name),
+ * and the added characters are remembered so locations map back. */
+static void rewrite_in_columns(rctx *c)
+{
+	free(c->rewritten);
+	free(c->inserted);
+	c->rewritten = NULL;
+	c->inserted = NULL;
+	c->ninserted = 0;
+	PgQueryScanResult sr = pg_query_scan(c->sql);
+	if (sr.error) {
+		pg_query_free_scan_result(sr);
+		return;
+	}
+	PgQuery__ScanResult *res = pg_query__scan_result__unpack(NULL, sr.pbuf.len, (const uint8_t *)sr.pbuf.data);
+	sc_buf b = SC_BUF_INIT;
+	size_t copied = 0;
+	for (size_t i = 0; res && i + 1 < res->n_tokens; i++) {
+		if (res->tokens[i]->token != PG_QUERY__TOKEN__IN_P || res->tokens[i + 1]->token != PG_QUERY__TOKEN__IDENT)
+			continue;
+		size_t k = i + 1;
+		while (k + 2 < res->n_tokens && res->tokens[k + 1]->token == PG_QUERY__TOKEN__ASCII_46 &&
+		       res->tokens[k + 2]->token == PG_QUERY__TOKEN__IDENT)
+			k += 2;
+		size_t start = (size_t)res->tokens[i + 1]->start, end = (size_t)res->tokens[k]->end;
+		sc_buf_append(&b, c->sql + copied, start - copied);
+		c->inserted = sc_xrealloc(c->inserted, (c->ninserted + 2) * sizeof *c->inserted);
+		c->inserted[c->ninserted++] = (int)b.len;
+		sc_buf_putc(&b, '(');
+		sc_buf_append(&b, c->sql + start, end - start);
+		c->inserted[c->ninserted++] = (int)b.len;
+		sc_buf_putc(&b, ')');
+		copied = end;
+		i = k;
+	}
+	if (c->ninserted) {
+		sc_buf_puts(&b, c->sql + copied);
+		c->rewritten = sc_buf_take(&b);
+		c->sql = c->rewritten;
+	}
+	sc_buf_free(&b);
+	if (res)
+		pg_query__scan_result__free_unpacked(res, NULL);
+	pg_query_free_scan_result(sr);
+}
+
+static size_t sql_to_file(const rctx *c, int loc)
+{
+	/* Back from the rewritten text to the scalar's own. */
+	int shift = 0;
+	for (size_t i = 0; i < c->ninserted; i++)
+		if (c->inserted[i] < loc)
+			shift++;
+	loc -= shift;
+	if (loc < 0 || !c->map)
+		return c->scalar_start;
+	if ((size_t)loc >= c->maplen)
+		return c->map[c->maplen - 1];
+	return c->map[loc];
+}
+
+/* The length of the SQL token at a location (an identifier, a keyword, a
+ * quoted name): for the caret's tildes. */
+static size_t token_len(const char *sql, int loc)
+{
+	if (loc < 0)
+		return 1;
+	const char *p = sql + loc;
+	if (*p == '"') {
+		const char *q = strchr(p + 1, '"');
+		return q ? (size_t)(q - p + 1) : 1;
+	}
+	size_t n = 0;
+	while (p[n] && (isalnum((unsigned char)p[n]) || p[n] == '_' || p[n] == '.' || (unsigned char)p[n] >= 0x80))
+		n++;
+	return n ? n : 1;
+}
+
+static void sql_diag(rctx *c, sc_rules_severity sev, int loc, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void sql_diag(rctx *c, sc_rules_severity sev, int loc, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	size_t s = sql_to_file(c, loc < 0 ? 0 : loc);
+	size_t e = sql_to_file(c, (loc < 0 ? 0 : loc) + (int)token_len(c->sql, loc < 0 ? 0 : loc));
+	add_diag_at(c, sev, s, e, "%s", msg);
+}
+
+/* ---- the parse tree (libpg_query's JSON) ---- */
+
+static cJSON *node_of(cJSON *wrapper, const char **type)
+{
+	/* {"ColumnRef": {...}}: the one member's name is the node type. */
+	if (!cJSON_IsObject(wrapper) || !wrapper->child) {
+		*type = "";
+		return NULL;
+	}
+	*type = wrapper->child->string;
+	return wrapper->child;
+}
+
+static int loc_of(cJSON *n)
+{
+	cJSON *l = cJSON_GetObjectItemCaseSensitive(n, "location");
+	return cJSON_IsNumber(l) ? l->valueint : -1;
+}
+
+static const char *str_node(cJSON *w)
+{
+	const char *t;
+	cJSON *n = node_of(w, &t);
+	if (strcmp(t, "String") == 0)
+		return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(n, "sval"));
+	return NULL;
+}
+
+/* ColumnRef fields as strings; "*" for A_Star. */
+static int colref_fields(cJSON *n, const char *f[3])
+{
+	cJSON *fields = cJSON_GetObjectItemCaseSensitive(n, "fields");
+	int k = 0;
+	cJSON *x;
+	cJSON_ArrayForEach(x, fields) {
+		const char *t;
+		node_of(x, &t);
+		const char *s = strcmp(t, "A_Star") == 0 ? "*" : str_node(x);
+		if (k < 3)
+			f[k] = s ? s : "?";
+		k++;
+	}
+	return k;
+}
+
+typedef struct qstate {
+	query_kind kind;
+	const char *table_alias;   /* name columns may be qualified with */
+	const char *table;         /* for refs */
+	sc_rules_table_ref *ref;
+	char **bucket_params;      /* data query: the bucket's parameters */
+	size_t nbucket_params;
+	char **used;               /* bucket.x seen in the WHERE */
+	size_t nused;
+	bool dangerous;            /* uses client-set parameters */
+	bool in_match;             /* inside an allowed = / IN with a bucket parameter */
+} qstate;
+
+static bool is_bucket_ref(cJSON *w, const char **param)
+{
+	const char *t;
+	cJSON *n = node_of(w, &t);
+	if (strcmp(t, "ColumnRef") != 0)
+		return false;
+	const char *f[3] = { 0 };
+	if (colref_fields(n, f) == 2 && strcmp(f[0], "bucket") == 0) {
+		*param = f[1];
+		return true;
+	}
+	return false;
+}
+
+static void record_column(qstate *q, const char *col, int loc, rctx *c)
+{
+	sc_rules_table_ref *r = q->ref;
+	if (!r || strcmp(col, "*") == 0)
+		return;
+	for (size_t i = 0; i < r->ncolumns; i++)
+		if (strcmp(r->columns[i], col) == 0)
+			return;
+	r->columns = sc_xrealloc(r->columns, (r->ncolumns + 1) * sizeof *r->columns);
+	r->col_offsets = sc_xrealloc(r->col_offsets, (r->ncolumns + 1) * sizeof *r->col_offsets);
+	r->columns[r->ncolumns] = sc_xstrdup(col);
+	r->col_offsets[r->ncolumns] = (int)sql_to_file(c, loc);
+	r->ncolumns++;
+}
+
+/* Unquoted identifiers are lower-cased: warn where the source had capitals
+ * and the name was not quoted, as the service does. */
+static void check_case(rctx *c, int loc, const char *name)
+{
+	if (loc < 0 || (size_t)loc >= strlen(c->sql))
+		return;
+	const char *p = c->sql + loc;
+	if (*p == '"')
+		return;
+	size_t n = strlen(name);
+	if (strncasecmp(p, name, n) == 0 && strncmp(p, name, n) != 0)
+		sql_diag(c, SC_RULES_WARNING, loc, "Unquoted identifiers are converted to lower-case. Use \"%.*s\" instead.",
+			 (int)n, p);
+}
+
+static void check_expr(rctx *c, qstate *q, cJSON *w);
+
+static void check_list(rctx *c, qstate *q, cJSON *arr)
+{
+	cJSON *x;
+	cJSON_ArrayForEach(x, arr)
+		check_expr(c, q, x);
+}
+
+static void check_funccall(rctx *c, qstate *q, cJSON *n)
+{
+	cJSON *names = cJSON_GetObjectItemCaseSensitive(n, "funcname");
+	int nn = cJSON_GetArraySize(names);
+	const char *schema = nn >= 2 ? str_node(cJSON_GetArrayItem(names, nn - 2)) : NULL;
+	const char *fn = str_node(cJSON_GetArrayItem(names, nn - 1));
+	int loc = loc_of(n);
+	if (!fn)
+		return;
+	if (schema && strcmp(schema, "pg_catalog") == 0)
+		schema = NULL;
+	cJSON *args = cJSON_GetObjectItemCaseSensitive(n, "args");
+	if (schema) {
+		bool request_ns = strcmp(schema, "request") == 0;
+		bool stream_ns = strcmp(schema, "auth") == 0 || strcmp(schema, "subscription") == 0 ||
+				 strcmp(schema, "connection") == 0;
+		if (q->kind == Q_DATA) {
+			if (request_ns)
+				sql_diag(c, SC_RULES_ERROR, loc, "%s schema is not available in data queries", schema);
+			else
+				sql_diag(c, SC_RULES_ERROR, loc, "Function '%s.%s' is not defined", schema, fn);
+			return;
+		}
+		if (q->kind == Q_PARAMETER) {
+			if (!request_ns || (strcmp(fn, "user_id") != 0 && strcmp(fn, "jwt") != 0 && strcmp(fn, "parameters") != 0)) {
+				sql_diag(c, SC_RULES_ERROR, loc, "Function '%s.%s' is not defined", schema, fn);
+				return;
+			}
+			if (cJSON_GetArraySize(args) != 0) {
+				sql_diag(c, SC_RULES_ERROR, loc, "Function '%s.%s' takes 0 arguments.", schema, fn);
+				return;
+			}
+			if (strcmp(fn, "parameters") == 0)
+				q->dangerous = true;
+			return;
+		}
+		/* Streams: auth.*, subscription.*, connection.* */
+		if (!stream_ns) {
+			sql_diag(c, SC_RULES_ERROR, loc, "Function '%s.%s' is not defined", schema, fn);
+			return;
+		}
+		bool known = strcmp(fn, "parameters") == 0 || strcmp(fn, "parameter") == 0 ||
+			     (strcmp(schema, "auth") == 0 && strcmp(fn, "user_id") == 0);
+		if (!known)
+			sql_diag(c, SC_RULES_ERROR, loc, "Function '%s.%s' is not defined", schema, fn);
+		if (strcmp(schema, "subscription") == 0)
+			q->dangerous = true;
+		check_list(c, q, args);
+		return;
+	}
+	if (!in_list(row_functions, fn)) {
+		sql_diag(c, SC_RULES_ERROR, loc, "Function '%s' is not defined", fn);
+		return;
+	}
+	check_list(c, q, args);
+}
+
+static const char *op_name(cJSON *n)
+{
+	cJSON *name = cJSON_GetObjectItemCaseSensitive(n, "name");
+	return str_node(cJSON_GetArrayItem(name, cJSON_GetArraySize(name) - 1));
+}
+
+static void use_bucket_param(rctx *c, qstate *q, const char *p, int loc)
+{
+	(void)c;
+	(void)loc;
+	q->used = sc_xrealloc(q->used, (q->nused + 1) * sizeof *q->used);
+	q->used[q->nused++] = sc_xstrdup(p);
+}
+
+static void check_expr_inner(rctx *c, qstate *q, cJSON *w, bool here);
+
+/* in_match is true only at the top of the WHERE clause and under AND/OR:
+ * the places a parameter match (col = bucket.x) may stand. */
+static void check_expr(rctx *c, qstate *q, cJSON *w)
+{
+	bool here = q->in_match;
+	q->in_match = false;
+	check_expr_inner(c, q, w, here);
+	q->in_match = here;
+}
+
+static void check_expr_inner(rctx *c, qstate *q, cJSON *w, bool here)
+{
+	const char *t;
+	cJSON *n = node_of(w, &t);
+	if (!n)
+		return;
+	int loc = loc_of(n);
+	if (strcmp(t, "ColumnRef") == 0) {
+		/* Compiled streams resolve columns against the schema and may
+		 * join: no table context to check names against here. */
+		if (q->kind == Q_STREAM && !q->table_alias)
+			return;
+		const char *f[3] = { 0 };
+		int k = colref_fields(n, f);
+		if (k >= 3) {
+			sql_diag(c, SC_RULES_ERROR, loc, "Schema is not supported in column references");
+			return;
+		}
+		if (k == 2) {
+			if (strcmp(f[0], "bucket") == 0 && q->kind == Q_DATA) {
+				sql_diag(c, SC_RULES_ERROR, loc,
+					 "bucket.%s can only be used as column = bucket.%s or bucket.%s IN column", f[1], f[1], f[1]);
+				return;
+			}
+			if (strcmp(f[0], "token_parameters") == 0 && q->kind == Q_PARAMETER)
+				return;
+			if (strcmp(f[0], "user_parameters") == 0 && q->kind == Q_PARAMETER) {
+				q->dangerous = true;
+				return;
+			}
+			if (q->table_alias && strcmp(f[0], q->table_alias) == 0) {
+				if (strcmp(f[1], "*") == 0) {
+					sql_diag(c, SC_RULES_ERROR, loc, "* not supported here");
+					return;
+				}
+				record_column(q, f[1], loc, c);
+				return;
+			}
+			sql_diag(c, SC_RULES_ERROR, loc, "Undefined reference: %s.%s", f[0], f[1]);
+			return;
+		}
+		if (k == 1) {
+			if (strcmp(f[0], "*") == 0) {
+				sql_diag(c, SC_RULES_ERROR, loc, "* not supported here");
+				return;
+			}
+			if (!q->table_alias) {
+				sql_diag(c, SC_RULES_ERROR, loc, "Undefined reference: %s", f[0]);
+				return;
+			}
+			check_case(c, loc, f[0]);
+			record_column(q, f[0], loc, c);
+		}
+		return;
+	}
+	if (strcmp(t, "A_Const") == 0 || strcmp(t, "ParamRef") == 0)
+		return;
+	if (strcmp(t, "FuncCall") == 0) {
+		check_funccall(c, q, n);
+		return;
+	}
+	if (strcmp(t, "TypeCast") == 0) {
+		check_expr(c, q, cJSON_GetObjectItemCaseSensitive(n, "arg"));
+		return;
+	}
+	if (strcmp(t, "NullTest") == 0) {
+		check_expr(c, q, cJSON_GetObjectItemCaseSensitive(n, "arg"));
+		return;
+	}
+	if (strcmp(t, "BoolExpr") == 0) {
+		const char *op = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(n, "boolop"));
+		bool keep = here && op && strcmp(op, "NOT_EXPR") != 0;
+		cJSON *x;
+		cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(n, "args")) {
+			q->in_match = keep;
+			check_expr(c, q, x);
+		}
+		q->in_match = false;
+		return;
+	}
+	if (strcmp(t, "A_Expr") == 0) {
+		const char *kind = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(n, "kind"));
+		const char *op = op_name(n);
+		cJSON *l = cJSON_GetObjectItemCaseSensitive(n, "lexpr"), *r = cJSON_GetObjectItemCaseSensitive(n, "rexpr");
+		const char *lp, *rp;
+		bool lb = is_bucket_ref(l, &lp), rb = is_bucket_ref(r, &rp);
+		if (kind && strcmp(kind, "AEXPR_OP") == 0 && op && strcmp(op, "=") == 0 && (lb || rb) && q->kind == Q_DATA) {
+			if (lb && rb) {
+				sql_diag(c, SC_RULES_ERROR, loc, "Cannot have bucket parameters on both sides of = operator");
+				return;
+			}
+			if (!here) {
+				sql_diag(c, SC_RULES_ERROR, loc, "Parameter match clauses cannot be used here");
+				return;
+			}
+			use_bucket_param(c, q, lb ? lp : rp, loc);
+			check_expr(c, q, lb ? r : l);
+			return;
+		}
+		if (kind && strcmp(kind, "AEXPR_IN") == 0) {
+			/* Only "x IN column" (rewritten to a one-element list by
+			 * rewrite_in_columns); a literal list is not supported. */
+			cJSON *lst = cJSON_GetObjectItemCaseSensitive(r, "List");
+			if (lst)
+				r = cJSON_GetObjectItemCaseSensitive(lst, "items");
+			bool rewritten = false;
+			if (cJSON_IsArray(r) && cJSON_GetArraySize(r) == 1) {
+				const char *et;
+				int eloc = loc_of(node_of(cJSON_GetArrayItem(r, 0), &et));
+				for (size_t i = 0; i < c->ninserted; i++)
+					rewritten = rewritten || c->inserted[i] + 1 == eloc;
+			}
+			if (!rewritten) {
+				const char *et;
+				int eloc = cJSON_IsArray(r) ? loc_of(node_of(cJSON_GetArrayItem(r, 0), &et)) : loc;
+				sql_diag(c, SC_RULES_ERROR, eloc > 0 ? eloc - 1 : loc, "list not supported here");
+				return;
+			}
+			if (lb && q->kind == Q_DATA) {
+				if (!here) {
+					sql_diag(c, SC_RULES_ERROR, loc, "Parameter match clauses cannot be used here");
+					return;
+				}
+				use_bucket_param(c, q, lp, loc);
+				if (cJSON_IsArray(r))
+					check_list(c, q, r);
+				else
+					check_expr(c, q, r);
+				return;
+			}
+			check_expr(c, q, l);
+			if (cJSON_IsArray(r))
+				check_list(c, q, r);
+			else
+				check_expr(c, q, r);
+			return;
+		}
+		if (kind && strcmp(kind, "AEXPR_OP") == 0) {
+			if (op && !in_list(basic_operators, op)) {
+				sql_diag(c, SC_RULES_ERROR, loc, "Operator not supported: %s", op);
+				return;
+			}
+			check_expr(c, q, l);
+			check_expr(c, q, r);
+			return;
+		}
+		if (kind && (strcmp(kind, "AEXPR_LIKE") == 0 || strcmp(kind, "AEXPR_ILIKE") == 0 ||
+			     strcmp(kind, "AEXPR_BETWEEN") == 0 || strcmp(kind, "AEXPR_SIMILAR") == 0)) {
+			sql_diag(c, SC_RULES_ERROR, loc, "Operator not supported: %s", op ? op : kind);
+			return;
+		}
+		check_expr(c, q, l);
+		check_expr(c, q, r);
+		return;
+	}
+	if (strcmp(t, "SubLink") == 0) {
+		if (q->kind == Q_STREAM)
+			return; /* streams take subqueries in their filters */
+		sql_diag(c, SC_RULES_ERROR, loc, "Subqueries are not supported yet");
+		return;
+	}
+	if (strcmp(t, "CoalesceExpr") == 0) {
+		sql_diag(c, SC_RULES_ERROR, loc, "Function 'coalesce' is not defined");
+		return;
+	}
+	if (strcmp(t, "CaseExpr") == 0) {
+		sql_diag(c, SC_RULES_ERROR, loc, "CASE not supported here");
+		return;
+	}
+	if (strcmp(t, "A_Indirection") == 0 || strcmp(t, "A_ArrayExpr") == 0 || strcmp(t, "RowExpr") == 0) {
+		sql_diag(c, SC_RULES_ERROR, loc, "%s not supported here", t);
+		return;
+	}
+}
+
+/* The output name of a select-list entry: its alias, else a column's name. */
+static const char *output_name(cJSON *res)
+{
+	const char *alias = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(res, "name"));
+	if (alias)
+		return alias;
+	const char *t;
+	cJSON *n = node_of(cJSON_GetObjectItemCaseSensitive(res, "val"), &t);
+	if (strcmp(t, "ColumnRef") == 0) {
+		const char *f[3] = { 0 };
+		int k = colref_fields(n, f);
+		return k ? f[k > 3 ? 2 : k - 1] : NULL;
+	}
+	return NULL;
+}
+
+static void add_unique(cJSON *arr, const char *s)
+{
+	cJSON *x;
+	cJSON_ArrayForEach(x, arr)
+		if (strcmp(x->valuestring, s) == 0)
+			return;
+	cJSON_AddItemToArray(arr, cJSON_CreateString(s));
+}
+
+static sc_rules_table_ref *new_ref(rctx *c, const char *schema, const char *table, int loc)
+{
+	sc_rules_result *r = c->out;
+	r->refs = sc_xrealloc(r->refs, (r->nrefs + 1) * sizeof *r->refs);
+	sc_rules_table_ref *ref = &r->refs[r->nrefs++];
+	memset(ref, 0, sizeof *ref);
+	ref->schema = sc_xstrdup(schema);
+	ref->table = sc_xstrdup(table);
+	ref->offset = sql_to_file(c, loc);
+	ref->bucket = c->bucket ? sc_xstrdup(c->bucket) : NULL;
+	return ref;
+}
+
+/* Parses one query and checks it. Returns the parsed select (owned by
+ * *tree) or NULL when it could not be analysed at all (a fatal error was
+ * reported). For parameter queries, fills *outputs with the output names. */
+static cJSON *parse_select(rctx *c, cJSON **tree)
+{
+	*tree = NULL;
+	PgQueryParseResult pr = pg_query_parse(c->sql);
+	if (pr.error) {
+		int pos = pr.error->cursorpos > 0 ? pr.error->cursorpos - 1 : 0;
+		sql_diag(c, SC_RULES_ERROR, pos, "%s", pr.error->message);
+		pg_query_free_parse_result(pr);
+		return NULL;
+	}
+	*tree = cJSON_Parse(pr.parse_tree);
+	pg_query_free_parse_result(pr);
+	cJSON *stmts = cJSON_GetObjectItemCaseSensitive(*tree, "stmts");
+	int n = cJSON_GetArraySize(stmts);
+	if (n == 0) {
+		sql_diag(c, SC_RULES_ERROR, 0, "Only SELECT statements are supported");
+		return NULL;
+	}
+	if (n > 1) {
+		cJSON *second = cJSON_GetArrayItem(stmts, 1);
+		cJSON *loc = cJSON_GetObjectItemCaseSensitive(second, "stmt_location");
+		sql_diag(c, SC_RULES_ERROR, cJSON_IsNumber(loc) ? loc->valueint : 0, "Only a single SELECT statement is supported");
+		return NULL;
+	}
+	const char *t;
+	cJSON *sel = node_of(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(stmts, 0), "stmt"), &t);
+	const char *setop = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(sel, "op"));
+	if (strcmp(t, "SelectStmt") != 0 || cJSON_GetObjectItemCaseSensitive(sel, "withClause") ||
+	    cJSON_GetObjectItemCaseSensitive(sel, "valuesLists") || (setop && strcmp(setop, "SETOP_NONE") != 0)) {
+		sql_diag(c, SC_RULES_ERROR, 0, "Only SELECT statements are supported");
+		return NULL;
+	}
+	return sel;
+}
+
+static void check_unsupported(rctx *c, cJSON *sel)
+{
+	static const struct { const char *member, *message; } feats[] = {
+		{ "limitCount", "LIMIT is not supported" },
+		{ "limitOffset", "LIMIT is not supported" },
+		{ "sortClause", "ORDER BY is not supported" },
+		{ "havingClause", "HAVING is not supported" },
+		{ "groupClause", "GROUP BY is not supported" },
+		{ "distinctClause", "DISTINCT is not supported" },
+		{ "lockingClause", "SELECT FOR is not supported" },
+	};
+	for (size_t i = 0; i < sizeof feats / sizeof feats[0]; i++) {
+		cJSON *m = cJSON_GetObjectItemCaseSensitive(sel, feats[i].member);
+		if (!m)
+			continue;
+		int loc = -1;
+		const char *t;
+		cJSON *first = cJSON_IsArray(m) ? cJSON_GetArrayItem(m, 0) : m;
+		cJSON *n = node_of(first, &t);
+		if (n)
+			loc = loc_of(n);
+		if (strcmp(t, "SortBy") == 0)
+			loc = loc_of(node_of(cJSON_GetObjectItemCaseSensitive(n, "node"), &t));
+		sql_diag(c, SC_RULES_ERROR, loc < 0 ? 0 : loc, "%s", feats[i].message);
+		if (strcmp(feats[i].member, "limitCount") == 0 && cJSON_GetObjectItemCaseSensitive(sel, "limitOffset"))
+			i++;
+	}
+}
+
+/* The single table of FROM; NULL (and a fatal diagnostic) otherwise. */
+static cJSON *single_table(rctx *c, cJSON *sel, query_kind kind, bool *is_function)
+{
+	*is_function = false;
+	cJSON *from = cJSON_GetObjectItemCaseSensitive(sel, "fromClause");
+	if (!from)
+		return NULL;
+	cJSON *first = cJSON_GetArrayItem(from, 0);
+	const char *t;
+	cJSON *n = node_of(first, &t);
+	if (cJSON_GetArraySize(from) != 1 || (strcmp(t, "RangeVar") != 0 && strcmp(t, "RangeFunction") != 0 &&
+					     strcmp(t, "RangeSubselect") != 0)) {
+		int loc = n ? loc_of(n) : 0;
+		if (strcmp(t, "JoinExpr") == 0)
+			loc = loc_of(node_of(cJSON_GetObjectItemCaseSensitive(n, "larg"), &t));
+		sql_diag(c, SC_RULES_ERROR, loc < 0 ? 0 : loc, "Must SELECT from a single table");
+		return NULL;
+	}
+	if (strcmp(t, "RangeSubselect") == 0) {
+		sql_diag(c, SC_RULES_ERROR, 0, kind == Q_PARAMETER ? "Subqueries are not supported yet" : "Must SELECT from a single table");
+		return NULL;
+	}
+	if (strcmp(t, "RangeFunction") == 0) {
+		if (kind != Q_PARAMETER) {
+			sql_diag(c, SC_RULES_ERROR, 0, "Must SELECT from a single table");
+			return NULL;
+		}
+		*is_function = true;
+	}
+	return n;
+}
+
+static void data_query(rctx *c, yaml_node_t *node, char **params, size_t nparams, bool params_known,
+		       cJSON *bucket_info)
+{
+	cJSON *tree;
+	cJSON *sel = parse_select(c, &tree);
+	if (!sel) {
+		cJSON_Delete(tree);
+		return;
+	}
+	if (!params_known) {
+		NODE_DIAG(c, SC_RULES_ERROR, node, "Bucket parameters must be defined (a parameter query of this bucket failed)");
+		cJSON_Delete(tree);
+		return;
+	}
+	check_unsupported(c, sel);
+	bool fn;
+	cJSON *rv = single_table(c, sel, Q_DATA, &fn);
+	if (!rv) {
+		if (!cJSON_GetObjectItemCaseSensitive(sel, "fromClause"))
+			sql_diag(c, SC_RULES_ERROR, 0, "Must SELECT from a single table");
+		cJSON_Delete(tree);
+		return;
+	}
+	const char *schema = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rv, "schemaname"));
+	const char *rel = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rv, "relname"));
+	const char *alias = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(rv, "alias"), "aliasname"));
+	if (!schema)
+		check_case(c, loc_of(rv), rel);
+	qstate q;
+	memset(&q, 0, sizeof q);
+	q.kind = Q_DATA;
+	q.table_alias = alias ? alias : rel;
+	q.bucket_params = params;
+	q.nbucket_params = nparams;
+	q.ref = new_ref(c, schema ? schema : "public", rel, loc_of(rv));
+	char *src = sc_xasprintf("%s.%s", schema ? schema : "public", rel);
+	add_unique(c->out->source_tables, src);
+	add_unique(cJSON_GetObjectItemCaseSensitive(bucket_info, "source_tables"), src);
+	free(src);
+	const char *out_name = alias ? alias : rel;
+	add_unique(c->out->output_tables, out_name);
+	add_unique(cJSON_GetObjectItemCaseSensitive(bucket_info, "output_tables"), out_name);
+
+	bool has_id = false;
+	cJSON *res;
+	cJSON *targets = cJSON_GetObjectItemCaseSensitive(sel, "targetList");
+	cJSON_ArrayForEach(res, targets) {
+		const char *t;
+		cJSON *rt = node_of(res, &t);
+		cJSON *val = cJSON_GetObjectItemCaseSensitive(rt, "val");
+		const char *vt;
+		cJSON *vn = node_of(val, &vt);
+		if (strcmp(vt, "ColumnRef") == 0) {
+			const char *f[3] = { 0 };
+			int k = colref_fields(vn, f);
+			if (k == 1 && strcmp(f[0], "*") == 0) {
+				has_id = true; /* without a schema, * is taken to include id */
+				continue;
+			}
+		}
+		const char *name = output_name(rt);
+		if (name && strcmp(name, "id") == 0)
+			has_id = true;
+		if (!name && strcmp(vt, "ColumnRef") != 0) {
+			int loc = loc_of(rt);
+			sql_diag(c, SC_RULES_ERROR, loc < 0 ? 0 : loc, "alias is required");
+		}
+		check_expr(c, &q, val);
+	}
+	if (!has_id) {
+		cJSON *first = cJSON_GetArrayItem(targets, 0);
+		const char *t;
+		int loc = loc_of(node_of(first, &t));
+		sql_diag(c, SC_RULES_ERROR, loc < 0 ? 0 : loc, "Query must return an \"id\" column");
+	}
+	cJSON *where = cJSON_GetObjectItemCaseSensitive(sel, "whereClause");
+	q.in_match = false;
+	if (where) {
+		q.in_match = true;
+		check_expr(c, &q, where);
+		q.in_match = false;
+	}
+	/* Every bucket parameter used, and no other (the service compares
+	 * the sets: one used twice under AND is fine). */
+	bool ok = true;
+	for (size_t i = 0; ok && i < nparams; i++) {
+		bool seen = false;
+		for (size_t k = 0; k < q.nused; k++)
+			seen = seen || strcmp(q.used[k], params[i]) == 0;
+		ok = seen;
+	}
+	for (size_t k = 0; ok && k < q.nused; k++) {
+		bool known = false;
+		for (size_t i = 0; i < nparams; i++)
+			known = known || strcmp(q.used[k], params[i]) == 0;
+		ok = known;
+	}
+	if (!ok) {
+		sc_buf want = SC_BUF_INIT, got = SC_BUF_INIT;
+		for (size_t i = 0; i < nparams; i++)
+			sc_buf_printf(&want, "%s\"bucket.%s\"", i ? "," : "", params[i]);
+		for (size_t i = 0; i < q.nused; i++)
+			sc_buf_printf(&got, "%s\"bucket.%s\"", i ? "," : "", q.used[i]);
+		sql_diag(c, SC_RULES_ERROR, 0, "Query must cover all bucket parameters. Expected: [%s] Got: [%s]",
+			 sc_buf_str(&want), sc_buf_str(&got));
+		sc_buf_free(&want);
+		sc_buf_free(&got);
+	}
+	for (size_t i = 0; i < q.nused; i++)
+		free(q.used[i]);
+	free(q.used);
+	cJSON_Delete(tree);
+}
+
+/* Returns the parameter names, or NULL when the query could not be
+ * analysed. */
+static char **parameter_query(rctx *c, size_t *nout, bool accept_dangerous, cJSON *info)
+{
+	*nout = 0;
+	cJSON *tree;
+	cJSON *sel = parse_select(c, &tree);
+	if (!sel) {
+		cJSON_Delete(tree);
+		return NULL;
+	}
+	check_unsupported(c, sel);
+	qstate q;
+	memset(&q, 0, sizeof q);
+	q.kind = Q_PARAMETER;
+	bool fn = false;
+	cJSON *from = cJSON_GetObjectItemCaseSensitive(sel, "fromClause");
+	if (from) {
+		cJSON *rv = single_table(c, sel, Q_PARAMETER, &fn);
+		if (!rv) {
+			cJSON_Delete(tree);
+			return NULL;
+		}
+		if (fn) {
+			const char *t;
+			/* functions: [{"List": {"items": [FuncCall, ...]}}] */
+			cJSON *list = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(rv, "functions"), 0), "List");
+			cJSON *call = node_of(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(list, "items"), 0), &t);
+			cJSON *names = cJSON_GetObjectItemCaseSensitive(call, "funcname");
+			const char *name = str_node(cJSON_GetArrayItem(names, cJSON_GetArraySize(names) - 1));
+			if (!name || strcmp(name, "json_each") != 0) {
+				sql_diag(c, SC_RULES_ERROR, loc_of(call) < 0 ? 0 : loc_of(call), "Table-valued function %s is not defined.", name ? name : "?");
+				cJSON_Delete(tree);
+				return NULL;
+			}
+			check_list(c, &q, cJSON_GetObjectItemCaseSensitive(call, "args"));
+			const char *alias = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+				cJSON_GetObjectItemCaseSensitive(rv, "alias"), "aliasname"));
+			q.table_alias = alias ? alias : "json_each";
+		} else {
+			const char *schema = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rv, "schemaname"));
+			const char *rel = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rv, "relname"));
+			if (cJSON_GetObjectItemCaseSensitive(rv, "alias"))
+				sql_diag(c, SC_RULES_ERROR, loc_of(rv), "Table aliases not supported in parameter queries");
+			if (!schema)
+				check_case(c, loc_of(rv), rel);
+			q.table_alias = rel;
+			q.ref = new_ref(c, schema ? schema : "public", rel, loc_of(rv));
+			char *src = sc_xasprintf("%s.%s", schema ? schema : "public", rel);
+			add_unique(c->out->source_tables, src);
+			add_unique(cJSON_GetObjectItemCaseSensitive(info, "source_tables"), src);
+			free(src);
+		}
+	}
+	char **names = NULL;
+	cJSON *res;
+	cJSON_ArrayForEach(res, cJSON_GetObjectItemCaseSensitive(sel, "targetList")) {
+		const char *t;
+		cJSON *rt = node_of(res, &t);
+		const char *name = output_name(rt);
+		check_expr(c, &q, cJSON_GetObjectItemCaseSensitive(rt, "val"));
+		if (!name) {
+			/* The service cannot name the parameter: the query fails. */
+			sql_diag(c, SC_RULES_ERROR, loc_of(rt) < 0 ? 0 : loc_of(rt), "alias is required");
+			for (size_t i = 0; i < *nout; i++)
+				free(names[i]);
+			free(names);
+			*nout = 0;
+			cJSON_Delete(tree);
+			return NULL;
+		}
+		names = sc_xrealloc(names, (*nout + 1) * sizeof *names);
+		names[(*nout)++] = sc_xstrdup(name);
+	}
+	check_expr(c, &q, cJSON_GetObjectItemCaseSensitive(sel, "whereClause"));
+	if (q.dangerous && !accept_dangerous)
+		add_diag_at(c, SC_RULES_WARNING, c->scalar_start, c->scalar_start + strlen(c->sql),
+			    "Potentially dangerous query based on parameters set by the client. The client can send any value for these parameters so it's not a good place to do authorization.");
+	cJSON_Delete(tree);
+	if (!names)
+		names = sc_xcalloc(1, sizeof *names);
+	return names;
+}
+
+static void stream_query(rctx *c, cJSON *info, bool accept_dangerous, int edition)
+{
+	cJSON *tree;
+	cJSON *sel = parse_select(c, &tree);
+	if (!sel) {
+		cJSON_Delete(tree);
+		return;
+	}
+	check_unsupported(c, sel);
+	bool fn;
+	if (edition >= 3) {
+		/* Compiled streams take joins and subqueries; the output must
+		 * come from one table, which the compiler checks with the
+		 * schema. Here: the request functions, in every clause. */
+		qstate q3;
+		memset(&q3, 0, sizeof q3);
+		q3.kind = Q_STREAM;
+		check_expr(c, &q3, cJSON_GetObjectItemCaseSensitive(sel, "whereClause"));
+		if (q3.dangerous && !accept_dangerous)
+			add_diag_at(c, SC_RULES_WARNING, c->scalar_start, c->scalar_start + strlen(c->sql),
+				    "Clients can send any value for this unauthenticated parameter, so this is unsuitable for authorization.");
+		cJSON *from = cJSON_GetObjectItemCaseSensitive(sel, "fromClause");
+		cJSON *first = cJSON_GetArrayItem(from, 0);
+		const char *t3;
+		cJSON *rv3 = node_of(first, &t3);
+		if (rv3 && strcmp(t3, "RangeVar") == 0) {
+			const char *sch = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rv3, "schemaname"));
+			const char *rel = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rv3, "relname"));
+			char *src = sc_xasprintf("%s.%s", sch ? sch : "public", rel);
+			add_unique(c->out->source_tables, src);
+			add_unique(cJSON_GetObjectItemCaseSensitive(info, "source_tables"), src);
+			add_unique(c->out->output_tables, rel);
+			add_unique(cJSON_GetObjectItemCaseSensitive(info, "output_tables"), rel);
+			free(src);
+		} else if (!from) {
+			sql_diag(c, SC_RULES_ERROR, 0, "Must SELECT from a table");
+		}
+		cJSON_Delete(tree);
+		return;
+	}
+	cJSON *rv = single_table(c, sel, Q_STREAM, &fn);
+	if (!rv) {
+		if (!cJSON_GetObjectItemCaseSensitive(sel, "fromClause"))
+			sql_diag(c, SC_RULES_ERROR, 0, "Must SELECT from a single table");
+		cJSON_Delete(tree);
+		return;
+	}
+	const char *schema = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rv, "schemaname"));
+	const char *rel = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rv, "relname"));
+	const char *alias = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(rv, "alias"), "aliasname"));
+	qstate q;
+	memset(&q, 0, sizeof q);
+	q.kind = Q_STREAM;
+	q.table_alias = alias ? alias : rel;
+	q.ref = new_ref(c, schema ? schema : "public", rel, loc_of(rv));
+	char *src = sc_xasprintf("%s.%s", schema ? schema : "public", rel);
+	add_unique(c->out->source_tables, src);
+	add_unique(cJSON_GetObjectItemCaseSensitive(info, "source_tables"), src);
+	free(src);
+	add_unique(c->out->output_tables, alias ? alias : rel);
+	add_unique(cJSON_GetObjectItemCaseSensitive(info, "output_tables"), alias ? alias : rel);
+	bool has_id = false;
+	cJSON *res, *targets = cJSON_GetObjectItemCaseSensitive(sel, "targetList");
+	cJSON_ArrayForEach(res, targets) {
+		const char *t;
+		cJSON *rt = node_of(res, &t);
+		const char *vt;
+		cJSON *vn = node_of(cJSON_GetObjectItemCaseSensitive(rt, "val"), &vt);
+		if (strcmp(vt, "ColumnRef") == 0) {
+			const char *f[3] = { 0 };
+			int k = colref_fields(vn, f);
+			const char *last = k > 0 ? f[k > 3 ? 2 : k - 1] : NULL;
+			if (last && strcmp(last, "*") == 0) {
+				has_id = true;
+				continue;
+			}
+		}
+		const char *name = output_name(rt);
+		if (name && strcmp(name, "id") == 0)
+			has_id = true;
+		check_expr(c, &q, cJSON_GetObjectItemCaseSensitive(rt, "val"));
+	}
+	if (!has_id) {
+		const char *t;
+		int loc = loc_of(node_of(cJSON_GetArrayItem(targets, 0), &t));
+		sql_diag(c, SC_RULES_ERROR, loc < 0 ? 0 : loc, "Query must return an \"id\" column");
+	}
+	check_expr(c, &q, cJSON_GetObjectItemCaseSensitive(sel, "whereClause"));
+	if (q.dangerous && !accept_dangerous)
+		add_diag_at(c, SC_RULES_WARNING, c->scalar_start, c->scalar_start + strlen(c->sql),
+			    "Clients can send any value for this unauthenticated parameter, so this is unsuitable for authorization.");
+	cJSON_Delete(tree);
+}
+
+/* ---- the YAML structure ---- */
+
+static bool yaml_bool(yaml_node_t *n, bool *out)
+{
+	const char *v = sc_yaml_scalar(n);
+	if (!v || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return false;
+	if (strcmp(v, "true") == 0 || strcmp(v, "True") == 0 || strcmp(v, "TRUE") == 0) {
+		*out = true;
+		return true;
+	}
+	if (strcmp(v, "false") == 0 || strcmp(v, "False") == 0 || strcmp(v, "FALSE") == 0) {
+		*out = false;
+		return true;
+	}
+	return false;
+}
+
+static bool yaml_int(yaml_node_t *n, long *out)
+{
+	const char *v = sc_yaml_scalar(n);
+	if (!v || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE || !*v)
+		return false;
+	char *end;
+	long x = strtol(v, &end, 10);
+	if (*end)
+		return false;
+	*out = x;
+	return true;
+}
+
+/* Points a diagnostic at a key's first character, as the service does for
+ * token errors. */
+static void key_diag(rctx *c, sc_rules_severity sev, yaml_node_t *key, const char *fmt, const char *arg)
+{
+	size_t s = mark_to_byte(c, key->start_mark);
+	add_diag_at(c, sev, s, s + 1, fmt, arg);
+}
+
+static void set_sql(rctx *c, yaml_node_t *scalar)
+{
+	c->sql = (const char *)scalar->data.scalar.value;
+	build_map(c, scalar);
+	rewrite_in_columns(c);
+}
+
+static void check_mapping_keys(rctx *c, yaml_node_t *map, const char *const *allowed, const char *what,
+			       bool *bad)
+{
+	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = yaml_document_get_node(&c->y.doc, p->key);
+		const char *name = sc_yaml_scalar(k);
+		if (!name) {
+			NODE_DIAG(c, SC_RULES_ERROR, k, "%s keys must be strings", what);
+			*bad = true;
+			continue;
+		}
+		if (allowed && !in_list(allowed, name)) {
+			c->deferred = sc_xrealloc(c->deferred, (c->ndeferred + 1) * sizeof *c->deferred);
+			node_range(c, k, &c->deferred[c->ndeferred].start, &c->deferred[c->ndeferred].end);
+			c->deferred[c->ndeferred].msg = sc_xasprintf("%s: unknown key '%s'", what, name);
+			c->deferred[c->ndeferred].bucket = c->bucket;
+			c->ndeferred++;
+			*bad = true;
+		}
+		for (yaml_node_pair_t *q = map->data.mapping.pairs.start; q < p; q++) {
+			const char *other = sc_yaml_scalar(yaml_document_get_node(&c->y.doc, q->key));
+			if (other && strcmp(other, name) == 0) {
+				NODE_DIAG(c, SC_RULES_ERROR, k, "Map keys must be unique: '%s' is given twice", name);
+				*bad = true;
+			}
+		}
+	}
+}
+
+static int parse_priority(rctx *c, yaml_node_t *def, cJSON *info)
+{
+	yaml_node_t *p = sc_yaml_get(&c->y, def, "priority");
+	if (!p)
+		return 0;
+	long v;
+	if (!yaml_int(p, &v) || v < 0 || v > 3) {
+		size_t s = mark_to_byte(c, p->start_mark);
+		add_diag_at(c, SC_RULES_ERROR, s, s + 1, "Invalid priority, expected a number between 0 and 3 (inclusive).");
+		return -1;
+	}
+	cJSON_AddNumberToObject(info, "priority", (double)v);
+	return 0;
+}
+
+static bool parse_accept(rctx *c, yaml_node_t *def)
+{
+	yaml_node_t *a = sc_yaml_get(&c->y, def, "accept_potentially_dangerous_queries");
+	bool v = false;
+	if (a && !yaml_bool(a, &v)) {
+		NODE_DIAG(c, SC_RULES_ERROR, a, "accept_potentially_dangerous_queries must be a boolean");
+		return false;
+	}
+	return v;
+}
+
+/* The summary entry of a bucket or stream, and the checks every definition
+ * shares (an object, known keys, priority). NULL when it is not an object. */
+static cJSON *begin_definition(rctx *c, yaml_node_t *key, yaml_node_t *def, const char *name,
+			       const char *kind, const char *const *keys)
+{
+	cJSON *info = cJSON_CreateObject();
+	cJSON_AddStringToObject(info, "name", name);
+	cJSON_AddStringToObject(info, "kind", kind);
+	cJSON_AddArrayToObject(info, "parameters");
+	cJSON_AddArrayToObject(info, "source_tables");
+	cJSON_AddArrayToObject(info, "output_tables");
+	cJSON_AddItemToArray(c->out->buckets, info);
+	if (def->type != YAML_MAPPING_NODE) {
+		char msg[64];
+		snprintf(msg, sizeof msg, "'%%s' %s definition must be an object", kind);
+		key_diag(c, SC_RULES_ERROR, key, msg, name);
+		return NULL;
+	}
+	bool bad = false;
+	check_mapping_keys(c, def, keys, name, &bad);
+	parse_priority(c, def, info);
+	return info;
+}
+
+static void bucket_definitions(rctx *c, yaml_node_t *defs)
+{
+	if (defs->type != YAML_MAPPING_NODE) {
+		NODE_DIAG(c, SC_RULES_ERROR, defs, "bucket_definitions must be a mapping of bucket names to definitions");
+		return;
+	}
+	bool bad = false;
+	check_mapping_keys(c, defs, NULL, "bucket_definitions", &bad);
+	static const char *const keys[] = { "parameters", "data", "priority", "accept_potentially_dangerous_queries", NULL };
+	for (yaml_node_pair_t *p = defs->data.mapping.pairs.start; p < defs->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = yaml_document_get_node(&c->y.doc, p->key);
+		yaml_node_t *def = yaml_document_get_node(&c->y.doc, p->value);
+		const char *name = sc_yaml_scalar(k);
+		if (!name)
+			continue;
+		c->bucket = name;
+		cJSON *info = begin_definition(c, k, def, name, "bucket", keys);
+		if (!info)
+			continue;
+		cJSON *params_json = cJSON_GetObjectItemCaseSensitive(info, "parameters");
+		bool accept = parse_accept(c, def);
+
+		/* Parameter queries: all must return the same names. */
+		yaml_node_t *params = sc_yaml_get(&c->y, def, "parameters");
+		char **names = NULL;
+		size_t nnames = 0;
+		bool known = params == NULL;
+		if (!params)
+			names = sc_xcalloc(1, sizeof *names);
+		yaml_node_t *plist[256];
+		size_t np = 0;
+		if (params && params->type == YAML_SCALAR_NODE) {
+			plist[np++] = params;
+		} else if (params && params->type == YAML_SEQUENCE_NODE) {
+			for (size_t i = 0; i < sc_yaml_len(params) && np < 256; i++)
+				plist[np++] = sc_yaml_item(&c->y, params, i);
+		} else if (params) {
+			NODE_DIAG(c, SC_RULES_ERROR, params, "'parameters' must be a query or a list of queries");
+		}
+		for (size_t i = 0; i < np; i++) {
+			if (plist[i]->type != YAML_SCALAR_NODE) {
+				NODE_DIAG(c, SC_RULES_ERROR, plist[i], "Expected a scalar value here.");
+				continue;
+			}
+			set_sql(c, plist[i]);
+			size_t n = 0;
+			char **got = parameter_query(c, &n, accept, info);
+			if (got && !known) {
+				names = got;
+				nnames = n;
+				known = true;
+				for (size_t k2 = 0; k2 < n; k2++)
+					cJSON_AddItemToArray(params_json, cJSON_CreateString(got[k2]));
+			} else if (got) {
+				bool same = n == nnames;
+				for (size_t a = 0; same && a < n; a++) {
+					bool found = false;
+					for (size_t b = 0; b < nnames; b++)
+						found = found || strcmp(got[a], names[b]) == 0;
+					same = found;
+				}
+				if (!same)
+					add_diag_at(c, SC_RULES_ERROR, c->scalar_start, c->scalar_start + strlen(c->sql),
+						    "Bucket parameters must match for each parameter query within a bucket");
+				for (size_t k2 = 0; k2 < n; k2++)
+					free(got[k2]);
+				free(got);
+			}
+			c->sql = NULL;
+		}
+		yaml_node_t *data = sc_yaml_get(&c->y, def, "data");
+		if (!data || data->type != YAML_SEQUENCE_NODE) {
+			size_t s = mark_to_byte(c, (data ? data : def)->start_mark);
+			add_diag_at(c, SC_RULES_ERROR, s, s + 1, "'data' must be an array");
+		} else {
+			for (size_t i = 0; i < sc_yaml_len(data); i++) {
+				yaml_node_t *q = sc_yaml_item(&c->y, data, i);
+				if (q->type != YAML_SCALAR_NODE) {
+					NODE_DIAG(c, SC_RULES_ERROR, q, "Expected a scalar value here.");
+					continue;
+				}
+				set_sql(c, q);
+				data_query(c, q, names, nnames, known, info);
+				c->sql = NULL;
+			}
+		}
+		for (size_t i = 0; i < nnames; i++)
+			free(names[i]);
+		free(names);
+	}
+	c->bucket = NULL;
+}
+
+static void streams(rctx *c, yaml_node_t *defs, int edition)
+{
+	if (defs->type != YAML_MAPPING_NODE) {
+		NODE_DIAG(c, SC_RULES_ERROR, defs, "streams must be a mapping of stream names to definitions");
+		return;
+	}
+	if (edition < 3) {
+		NODE_DIAG(c, SC_RULES_WARNING, defs,
+			  "This is using an alpha version of Sync Streams. We recommend upgrading `config.edition` to version 3 to support the latest features.");
+	}
+	bool bad = false;
+	check_mapping_keys(c, defs, NULL, "streams", &bad);
+	static const char *const keys[] = { "query", "queries", "auto_subscribe", "priority", "with",
+					    "accept_potentially_dangerous_queries", NULL };
+	for (yaml_node_pair_t *p = defs->data.mapping.pairs.start; p < defs->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = yaml_document_get_node(&c->y.doc, p->key);
+		yaml_node_t *def = yaml_document_get_node(&c->y.doc, p->value);
+		const char *name = sc_yaml_scalar(k);
+		if (!name)
+			continue;
+		c->bucket = name;
+		cJSON *info = begin_definition(c, k, def, name, "stream", keys);
+		if (!info)
+			continue;
+		bool accept = parse_accept(c, def);
+		yaml_node_t *as = sc_yaml_get(&c->y, def, "auto_subscribe");
+		bool b;
+		if (as && !yaml_bool(as, &b))
+			NODE_DIAG(c, SC_RULES_ERROR, as, "auto_subscribe must be a boolean");
+		yaml_node_t *query = sc_yaml_get(&c->y, def, "query");
+		yaml_node_t *queries = sc_yaml_get(&c->y, def, "queries");
+		if (edition < 3) {
+			yaml_node_t *w = sc_yaml_get(&c->y, def, "with");
+			if (w)
+				NODE_DIAG(c, SC_RULES_ERROR, w, "Common table expressions are not supported without the `sync_config_compiler` option.");
+			if (queries)
+				NODE_DIAG(c, SC_RULES_ERROR, queries, "Multiple queries not supported without the `sync_config_compiler` option.");
+			if (!query || query->type != YAML_SCALAR_NODE) {
+				size_t s = query ? mark_to_byte(c, query->start_mark) : mark_to_byte(c, k->start_mark);
+				add_diag_at(c, SC_RULES_ERROR, s, s + 1, "Must be a string.");
+				continue;
+			}
+		} else if ((query == NULL) == (queries == NULL)) {
+			NODE_DIAG(c, SC_RULES_ERROR, def, "One of `queries` or `query` must be given.");
+			continue;
+		}
+		yaml_node_t *qlist[256];
+		size_t nq = 0;
+		if (query)
+			qlist[nq++] = query;
+		if (queries && queries->type == YAML_SEQUENCE_NODE)
+			for (size_t i = 0; i < sc_yaml_len(queries) && nq < 256; i++)
+				qlist[nq++] = sc_yaml_item(&c->y, queries, i);
+		for (size_t i = 0; i < nq; i++) {
+			if (qlist[i]->type != YAML_SCALAR_NODE) {
+				NODE_DIAG(c, SC_RULES_ERROR, qlist[i], "Expected a scalar value here.");
+				continue;
+			}
+			set_sql(c, qlist[i]);
+			if (edition < 2)
+				add_diag_at(c, SC_RULES_ERROR, c->scalar_start, c->scalar_start + 1,
+					    "Sync streams require edition 2 or later. Add a `config: {edition: 3}` block to the rules file.");
+			else
+				stream_query(c, info, accept, edition);
+			c->sql = NULL;
+		}
+	}
+	c->bucket = NULL;
+}
+
+/* Aliases make one node appear in two places; libyaml's loader resolves
+ * them, so a node referenced twice is how they show. They are refused, as
+ * are documents deeper than MAX_DEPTH (both are resource traps). */
+static int check_shape(rctx *c, const char *name, sc_error *err)
+{
+	size_t n = (size_t)(c->y.doc.nodes.top - c->y.doc.nodes.start);
+	if (n == 0)
+		return 0; /* a document of comments only: no nodes */
+	unsigned char *refs = sc_xcalloc(n + 1, 1);
+	int *depth = sc_xcalloc(n + 1, sizeof *depth);
+	int rc = 0;
+	depth[1] = 1;
+	/* Nodes are numbered in document order: a parent comes before its
+	 * children, so one pass gives every depth. */
+	for (size_t i = 1; i <= n && rc == 0; i++) {
+		yaml_node_t *node = yaml_document_get_node(&c->y.doc, (int)i);
+		int kids[2];
+		if (node->type == YAML_SEQUENCE_NODE) {
+			for (yaml_node_item_t *it = node->data.sequence.items.start; it < node->data.sequence.items.top; it++) {
+				if (refs[*it]++ || (size_t)*it <= i) {
+					rc = -1;
+					break;
+				}
+				depth[*it] = depth[i] + 1;
+			}
+		} else if (node->type == YAML_MAPPING_NODE) {
+			for (yaml_node_pair_t *p = node->data.mapping.pairs.start; p < node->data.mapping.pairs.top; p++) {
+				kids[0] = p->key;
+				kids[1] = p->value;
+				for (int k = 0; k < 2; k++) {
+					if (refs[kids[k]]++ || (size_t)kids[k] <= i) {
+						rc = -1;
+						break;
+					}
+					depth[kids[k]] = depth[i] + 1;
+				}
+			}
+		}
+		if (rc == 0 && depth[i] > MAX_DEPTH)
+			rc = -2;
+	}
+	if (rc == -1)
+		sc_error_set(err, SC_EXIT_USAGE, "%s: YAML anchors and aliases (&name, *name) are not supported in sync rules; write the value out", name);
+	else if (rc == -2)
+		sc_error_set(err, SC_EXIT_USAGE, "%s: nested deeper than %d levels: not a sync rules file", name, MAX_DEPTH);
+	free(refs);
+	free(depth);
+	return rc ? -1 : 0;
+}
+
+int sc_rules_validate(const char *text, size_t len, const char *name, sc_rules_result *out, sc_error *err)
+{
+	memset(out, 0, sizeof *out);
+	out->text = text;
+	out->len = len;
+	out->buckets = cJSON_CreateArray();
+	out->source_tables = cJSON_CreateArray();
+	out->output_tables = cJSON_CreateArray();
+	if (len > SC_RULES_MAX_BYTES) {
+		sc_error_set(err, SC_EXIT_USAGE, "%s is larger than %u bytes: not a sync rules file", name, SC_RULES_MAX_BYTES);
+		return -1;
+	}
+	if (memchr(text, '\0', len)) {
+		sc_error_set(err, SC_EXIT_USAGE, "%s holds NUL bytes: not a YAML text file", name);
+		return -1;
+	}
+	bool blank = true;
+	for (size_t i = 0; i < len && blank; i++)
+		blank = isspace((unsigned char)text[i]);
+	if (blank) {
+		sc_error_set(err, SC_EXIT_USAGE, "%s is empty: a sync rules file needs bucket_definitions or streams", name);
+		return -1;
+	}
+	rctx c;
+	memset(&c, 0, sizeof c);
+	c.text = text;
+	c.len = len;
+	c.out = out;
+	if (sc_yaml_load(&c.y, text, len, name, err) != 0)
+		return -1;
+	index_lines(&c);
+	int rc = -1;
+	if (check_shape(&c, name, err) != 0)
+		goto done;
+	yaml_node_t *root = sc_yaml_root(&c.y);
+	rc = 0;
+	if (!root || root->type != YAML_MAPPING_NODE) {
+		add_diag_at(&c, SC_RULES_ERROR, 0, 1, "'bucket_definitions' or 'streams' is required");
+		goto done;
+	}
+	static const char *const top[] = { "bucket_definitions", "streams", "config", "with", "event_definitions", NULL };
+	bool bad = false;
+	int edition = 1;
+	yaml_node_t *config = sc_yaml_get(&c.y, root, "config");
+	if (config) {
+		if (config->type != YAML_MAPPING_NODE) {
+			NODE_DIAG(&c, SC_RULES_ERROR, config, "config must be a mapping");
+		} else {
+			yaml_node_t *ed = sc_yaml_get(&c.y, config, "edition");
+			long e;
+			if (ed && (!yaml_int(ed, &e) || e < 1 || e > 3)) {
+				NODE_DIAG(&c, SC_RULES_ERROR, ed, "config.edition must be 1, 2 or 3");
+				if (yaml_int(ed, &e) && e > 3)
+					edition = 3;
+			} else if (ed) {
+				edition = (int)e;
+			}
+		}
+	}
+	out->edition = edition;
+	yaml_node_t *buckets = sc_yaml_get(&c.y, root, "bucket_definitions");
+	yaml_node_t *strms = sc_yaml_get(&c.y, root, "streams");
+	if (edition >= 3 && !strms)
+		add_diag_at(&c, SC_RULES_ERROR, (size_t)-1, 0, "'streams' are required.");
+	else if (!buckets && !strms)
+		add_diag_at(&c, SC_RULES_ERROR, (size_t)-1, 0, "'bucket_definitions' or 'streams' is required");
+	if (edition >= 3 && buckets) {
+		NODE_DIAG(&c, SC_RULES_ERROR, buckets,
+			  "'bucket_definitions' are not supported by the new compiler. Consider using https://powersync-community.github.io/bucket-definitions-to-sync-streams/ to translate them to streams.");
+	} else if (buckets) {
+		bucket_definitions(&c, buckets);
+	}
+	if (strms)
+		streams(&c, strms, edition);
+	yaml_node_t *with = sc_yaml_get(&c.y, root, "with");
+	if (with && edition < 3)
+		NODE_DIAG(&c, SC_RULES_ERROR, with, "Common table expressions are not supported without the `sync_config_compiler` option.");
+	/* Unknown keys last, and only when nothing else is fatal, as the
+	 * service reports its schema errors. */
+	check_mapping_keys(&c, root, top, "sync rules", &bad);
+	bool fatal = sc_rules_count(out, SC_RULES_ERROR) > 0;
+	for (size_t i = 0; i < c.ndeferred; i++) {
+		if (!fatal) {
+			c.bucket = c.deferred[i].bucket;
+			add_diag_at(&c, SC_RULES_ERROR, c.deferred[i].start, c.deferred[i].end, "%s", c.deferred[i].msg);
+		}
+	}
+	c.bucket = NULL;
+done:
+	free(c.rewritten);
+	free(c.inserted);
+	for (size_t i = 0; i < c.ndeferred; i++)
+		free(c.deferred[i].msg);
+	free(c.deferred);
+	free(c.map);
+	free(c.line_starts);
+	sc_yaml_free(&c.y);
+	return rc;
+}
+
+size_t sc_rules_count(const sc_rules_result *r, sc_rules_severity sev)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < r->ndiags; i++)
+		n += r->diags[i].severity == sev;
+	return n;
+}
+
+void sc_rules_result_free(sc_rules_result *r)
+{
+	for (size_t i = 0; i < r->ndiags; i++) {
+		free(r->diags[i].message);
+		free(r->diags[i].bucket);
+		free(r->diags[i].query);
+	}
+	free(r->diags);
+	for (size_t i = 0; i < r->nrefs; i++) {
+		sc_rules_table_ref *t = &r->refs[i];
+		free(t->schema);
+		free(t->table);
+		for (size_t k = 0; k < t->ncolumns; k++)
+			free(t->columns[k]);
+		free(t->columns);
+		free(t->col_offsets);
+		free(t->bucket);
+	}
+	free(r->refs);
+	cJSON_Delete(r->buckets);
+	cJSON_Delete(r->source_tables);
+	cJSON_Delete(r->output_tables);
+	memset(r, 0, sizeof *r);
+}
+
+/* ---- live checks ---- */
+
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	if (la > 64 || lb > 64)
+		return 99;
+	size_t d[65][65];
+	for (size_t i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (size_t j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (size_t i = 1; i <= la; i++)
+		for (size_t j = 1; j <= lb; j++) {
+			size_t sub = d[i - 1][j - 1] + (tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]));
+			size_t del = d[i - 1][j] + 1, ins = d[i][j - 1] + 1;
+			d[i][j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+		}
+	return d[la][lb];
+}
+
+/* The nearest of the candidates (a PGresult column), if near enough. */
+static const char *did_you_mean(const char *name, PGresult *res, int col)
+{
+	const char *best = NULL;
+	size_t bestd = 99, limit = strlen(name) / 3 + 1;
+	for (int i = 0; i < PQntuples(res); i++) {
+		const char *cand = sc_pg_get(res, i, col);
+		size_t d = edit_distance(name, cand);
+		if (d < bestd) {
+			bestd = d;
+			best = cand;
+		}
+	}
+	return bestd <= limit ? best : NULL;
+}
+
+int sc_rules_check_live(sc_pg *pg, const char *publication, sc_rules_result *r, sc_error *err)
+{
+	rctx c;
+	memset(&c, 0, sizeof c);
+	c.text = r->text;
+	c.len = r->len;
+	c.out = r;
+	index_lines(&c);
+	int rc = 0;
+	PGresult *alltables = sc_pg_exec(pg,
+		"SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+		" WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')", 0, NULL, err);
+	if (!alltables) {
+		free(c.line_starts);
+		return -1;
+	}
+	size_t nrefs = r->nrefs;
+	for (size_t i = 0; i < nrefs && rc == 0; i++) {
+		sc_rules_table_ref *t = &r->refs[i];
+		c.bucket = t->bucket;
+		if (strchr(t->table, '%')) {
+			const char *p[] = { t->schema, t->table };
+			PGresult *res = sc_pg_exec(pg, "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+						       " WHERE n.nspname = $1 AND c.relname LIKE $2 AND c.relkind IN ('r', 'p')", 2, p, err);
+			if (!res) {
+				rc = -1;
+				break;
+			}
+			if (sc_pg_get_ll(res, 0, 0, 0) == 0)
+				add_diag_at(&c, SC_RULES_WARNING, t->offset, t->offset + strlen(t->table),
+					    "No table matches the pattern %s.%s", t->schema, t->table);
+			PQclear(res);
+			continue;
+		}
+		const char *p[] = { t->schema, t->table, publication };
+		PGresult *res = sc_pg_exec(pg,
+			"SELECT c.oid, c.relreplident,"
+			" EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary),"
+			" EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisreplident),"
+			" EXISTS (SELECT 1 FROM pg_publication_tables pt WHERE pt.pubname = $3"
+			"   AND pt.schemaname = n.nspname AND pt.tablename = c.relname),"
+			" EXISTS (SELECT 1 FROM pg_publication WHERE pubname = $3),"
+			" format('%I.%I', n.nspname, c.relname), quote_ident($3)"
+			" FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+			" WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')", 3, p, err);
+		if (!res) {
+			rc = -1;
+			break;
+		}
+		size_t end = t->offset + strlen(t->table);
+		if (PQntuples(res) == 0) {
+			char *full = sc_xasprintf("%s.%s", t->schema, t->table);
+			const char *near = did_you_mean(full, alltables, 0);
+			add_diag_at(&c, SC_RULES_ERROR, t->offset, end, "Table %s not found in the database%s%s%s", full,
+				    near ? " (did you mean " : "", near ? near : "", near ? "?)" : "");
+			free(full);
+			PQclear(res);
+			continue;
+		}
+		const char *oid = sc_pg_get(res, 0, 0);
+		const char *qname = sc_pg_get(res, 0, 6);
+		char ident = sc_pg_get(res, 0, 1)[0];
+		bool has_pk = sc_pg_get_bool(res, 0, 2), has_ri = sc_pg_get_bool(res, 0, 3);
+		if (!sc_pg_get_bool(res, 0, 4)) {
+			if (sc_pg_get_bool(res, 0, 5))
+				add_diag_at(&c, SC_RULES_ERROR, t->offset, end,
+					    "Table %s is not in publication %s: its changes never reach the sync service (ALTER PUBLICATION %s ADD TABLE %s;)",
+					    qname, publication, sc_pg_get(res, 0, 7), qname);
+			else
+				add_diag_at(&c, SC_RULES_ERROR, t->offset, end,
+					    "Publication %s does not exist, so table %s is not replicated (CREATE PUBLICATION %s FOR ALL TABLES;)",
+					    publication, qname, sc_pg_get(res, 0, 7));
+		}
+		if (!(ident == 'f' || (ident == 'd' && has_pk) || (ident == 'i' && has_ri)))
+			add_diag_at(&c, SC_RULES_ERROR, t->offset, end,
+				    "Table %s has no primary key or replica identity: its updates and deletes cannot be replicated (ALTER TABLE %s REPLICA IDENTITY FULL;)",
+				    qname, qname);
+		const char *pc[] = { oid };
+		PGresult *cols = sc_pg_exec(pg, "SELECT attname FROM pg_attribute WHERE attrelid = $1::oid AND attnum > 0"
+						" AND NOT attisdropped ORDER BY attnum", 1, pc, err);
+		if (!cols) {
+			PQclear(res);
+			rc = -1;
+			break;
+		}
+		for (size_t k = 0; k < t->ncolumns; k++) {
+			bool found = false;
+			for (int row = 0; row < PQntuples(cols) && !found; row++)
+				found = strcmp(sc_pg_get(cols, row, 0), t->columns[k]) == 0;
+			if (found)
+				continue;
+			const char *near = did_you_mean(t->columns[k], cols, 0);
+			size_t off = (size_t)t->col_offsets[k];
+			add_diag_at(&c, SC_RULES_ERROR, off, off + strlen(t->columns[k]), "Column %s not found in table %s%s%s%s",
+				    t->columns[k], qname, near ? " (did you mean " : "", near ? near : "", near ? "?)" : "");
+		}
+		PQclear(cols);
+		PQclear(res);
+	}
+	PQclear(alltables);
+	free(c.line_starts);
+	return rc;
+}
+
+/* ---- output ---- */
+
+static const char *line_text(const sc_rules_result *r, int line, size_t *len)
+{
+	const char *p = r->text, *end = r->text + r->len;
+	for (int l = 1; l < line && p < end; l++) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		if (!nl)
+			return NULL;
+		p = nl + 1;
+	}
+	const char *nl = memchr(p, '\n', (size_t)(end - p));
+	*len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+	return p;
+}
+
+static int cmp_diag(const void *a, const void *b)
+{
+	const sc_rules_diag *x = a, *y = b;
+	if (x->line != y->line)
+		return x->line - y->line;
+	return x->column - y->column;
+}
+
+char *sc_rules_render(const sc_rules_result *r, const char *name, bool color)
+{
+	sc_buf b = SC_BUF_INIT;
+	sc_rules_diag *sorted = sc_xmalloc((r->ndiags ? r->ndiags : 1) * sizeof *sorted);
+	if (r->ndiags)
+		memcpy(sorted, r->diags, r->ndiags * sizeof *sorted);
+	qsort(sorted, r->ndiags, sizeof *sorted, cmp_diag);
+	for (size_t i = 0; i < r->ndiags; i++) {
+		const sc_rules_diag *d = &sorted[i];
+		const char *sev = d->severity == SC_RULES_ERROR ? "error" : "warning";
+		const char *on = color ? (d->severity == SC_RULES_ERROR ? "\033[1;31m" : "\033[1;33m") : "";
+		const char *off = color ? "\033[0m" : "";
+		if (d->line)
+			sc_buf_printf(&b, "%s:%d:%d: %s%s:%s %s", name, d->line, d->column, on, sev, off, d->message);
+		else
+			sc_buf_printf(&b, "%s: %s%s:%s %s", name, on, sev, off, d->message);
+		if (d->bucket)
+			sc_buf_printf(&b, " [%s]", d->bucket);
+		sc_buf_putc(&b, '\n');
+		size_t len;
+		const char *text = d->line ? line_text(r, d->line, &len) : NULL;
+		if (!text)
+			continue;
+		sc_buf_printf(&b, "%5d | ", d->line);
+		sc_buf_append(&b, text, len);
+		sc_buf_puts(&b, "\n      | ");
+		/* The caret under the token: tabs kept so it lines up. */
+		int col = 1;
+		const char *p = text;
+		for (; col < d->column && p < text + len; p++) {
+			if (((unsigned char)*p & 0xC0) == 0x80)
+				continue;
+			sc_buf_putc(&b, *p == '\t' ? '\t' : ' ');
+			col++;
+		}
+		sc_buf_puts(&b, on);
+		sc_buf_putc(&b, '^');
+		int width = d->end_line == d->line ? d->end_column - d->column : 1;
+		for (int k = 1; k < width && k < 80; k++)
+			sc_buf_putc(&b, '~');
+		sc_buf_puts(&b, off);
+		sc_buf_putc(&b, '\n');
+	}
+	free(sorted);
+	return sc_buf_take(&b);
+}
+
+cJSON *sc_rules_json(const sc_rules_result *r)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddBoolToObject(o, "valid", sc_rules_count(r, SC_RULES_ERROR) == 0);
+	cJSON *errs = cJSON_AddArrayToObject(o, "errors");
+	sc_rules_diag *sorted = sc_xmalloc((r->ndiags ? r->ndiags : 1) * sizeof *sorted);
+	if (r->ndiags)
+		memcpy(sorted, r->diags, r->ndiags * sizeof *sorted);
+	qsort(sorted, r->ndiags, sizeof *sorted, cmp_diag);
+	for (size_t i = 0; i < r->ndiags; i++) {
+		const sc_rules_diag *d = &sorted[i];
+		cJSON *e = cJSON_CreateObject();
+		cJSON_AddStringToObject(e, "severity", d->severity == SC_RULES_ERROR ? "error" : "warning");
+		cJSON_AddStringToObject(e, "message", d->message);
+		if (d->line) {
+			cJSON_AddNumberToObject(e, "line", d->line);
+			cJSON_AddNumberToObject(e, "column", d->column);
+			cJSON_AddNumberToObject(e, "end_line", d->end_line);
+			cJSON_AddNumberToObject(e, "end_column", d->end_column);
+		} else {
+			cJSON_AddNullToObject(e, "line");
+			cJSON_AddNullToObject(e, "column");
+			cJSON_AddNullToObject(e, "end_line");
+			cJSON_AddNullToObject(e, "end_column");
+		}
+		if (d->bucket)
+			cJSON_AddStringToObject(e, "bucket", d->bucket);
+		else
+			cJSON_AddNullToObject(e, "bucket");
+		if (d->query)
+			cJSON_AddStringToObject(e, "query", d->query);
+		else
+			cJSON_AddNullToObject(e, "query");
+		cJSON_AddItemToArray(errs, e);
+	}
+	free(sorted);
+	cJSON_AddItemToObject(o, "buckets", cJSON_Duplicate(r->buckets, 1));
+	cJSON_AddItemToObject(o, "source_tables", cJSON_Duplicate(r->source_tables, 1));
+	cJSON_AddItemToObject(o, "output_tables", cJSON_Duplicate(r->output_tables, 1));
+	return o;
+}
