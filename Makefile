@@ -11,9 +11,9 @@ PKGS = libpq libcurl libcjson libmongoc-1.0 yaml-0.1 sqlite3 libcrypto
 # Recursively expanded: pkg-config runs only when a recipe needs it, after
 # `make deps` has installed the packages.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS = $(shell pkg-config --libs $(PKGS)) -lpg_query -lm
+PKG_LIBS = $(shell pkg-config --libs $(PKGS)) -lpg_query -lm -pthread
 WARN = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
-BASE_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L $(WARN) -g
+BASE_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L $(WARN) -g -pthread
 CFLAGS ?= -O2
 SAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 

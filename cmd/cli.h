@@ -35,6 +35,8 @@ enum {
 	OPT_JWKS, OPT_LEEWAY, OPT_MAX_LIFETIME, OPT_BATCH, OPT_AT,
 	OPT_FORMAT, OPT_COUNT, OPT_DURATION, OPT_PROBE, OPT_INTERVAL,
 	OPT_RULES,
+	OPT_STORAGE, OPT_SERVICE, OPT_API_TOKEN_FILE, OPT_TOKEN_ENDPOINT, OPT_UPLOAD_ENDPOINT,
+	OPT_ONLY, OPT_SKIP,
 };
 
 struct sc_ctx;
@@ -64,8 +66,38 @@ extern const sc_cmd *const sc_commands[];
 extern const sc_opt sc_global_opts[];
 
 /* Command entries, one per file (cmd/cmd_NAME.c). */
-extern const sc_cmd cmd_slots, cmd_publications, cmd_schema, cmd_rules, cmd_token, cmd_watch,
-	cmd_version, cmd_help, cmd_completion;
+extern const sc_cmd cmd_doctor, cmd_slots, cmd_publications, cmd_schema, cmd_rules, cmd_token,
+	cmd_storage, cmd_service, cmd_watch, cmd_version, cmd_help, cmd_completion;
+
+/* The deployment's settings, from flags, environment, env file and the
+ * service config (DESIGN.md §4), as doctor, storage and service use them. */
+struct sc_key;
+typedef struct sc_settings {
+	const char *db;              /* NULL when not configured */
+	const char *db_origin;
+	const char *storage;
+	const char *storage_type;
+	const char *service;
+	char *api_token;             /* owned */
+	const char *jwks;
+	struct sc_key *key;          /* owned, or NULL */
+	char *kid;                   /* owned */
+	char **aud;                  /* owned list of owned strings */
+	size_t naud;
+	const char *rules;           /* a path, or NULL */
+	const char *rules_content;   /* inline content, or NULL */
+	const char *token_endpoint;
+	const char *upload_endpoint;
+	const char *api_token_file;
+	const char *key_file;
+} sc_settings;
+
+/* Options for the settings (--storage, --service, --key, ...) shared by
+ * doctor, storage and service. */
+int sc_settings_opt(sc_ctx *ctx, sc_settings *s, int id, const char *arg);
+/* Resolves everything; prints and returns an exit code on unusable input. */
+int sc_settings_resolve(sc_ctx *ctx, sc_settings *s);
+void sc_settings_free(sc_settings *s);
 
 /* Parses argv with the global and the command's options; calls `on_opt`
  * for the command's own. Returns optind (first operand), or -1 after a usage

@@ -4,9 +4,12 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../lib/buf.h"
+#include "../lib/jose.h"
+#include "../lib/token.h"
 #include "../lib/pg.h"
 #include "../lib/util.h"
 #include "cli.h"
@@ -238,7 +241,7 @@ int sc_cli_print_report(sc_ctx *ctx, sc_report *r, const char *before)
 		puts(s);
 		free(s);
 	} else {
-		sc_render_opts o = { sc_cli_color_stdout(ctx), ctx->quiet, ctx->verbose, ctx->strict };
+		sc_render_opts o = { sc_cli_color_stdout(ctx), ctx->quiet, ctx->verbose, ctx->strict, false };
 		if (before && *before && !ctx->quiet)
 			fputs(before, stdout);
 		char *s = sc_report_render_text(r, &o);
@@ -312,4 +315,114 @@ const sc_cmd *sc_cli_find(const char *name, bool *ambiguous)
 		return NULL;
 	}
 	return hit;
+}
+
+int sc_settings_opt(sc_ctx *ctx, sc_settings *s, int id, const char *arg)
+{
+	switch (id) {
+	case OPT_DB: sc_config_set_flag(&ctx->cfg, SC_SET_DB, arg); return 0;
+	case OPT_STORAGE: sc_config_set_flag(&ctx->cfg, SC_SET_STORAGE, arg); return 0;
+	case OPT_SERVICE: sc_config_set_flag(&ctx->cfg, SC_SET_SERVICE, arg); return 0;
+	case OPT_JWKS: sc_config_set_flag(&ctx->cfg, SC_SET_JWKS, arg); return 0;
+	case OPT_KID: sc_config_set_flag(&ctx->cfg, SC_SET_KID, arg); return 0;
+	case OPT_RULES: sc_config_set_flag(&ctx->cfg, SC_SET_RULES, arg); return 0;
+	case OPT_AUD: {
+		/* Repeatable: kept as a comma list in the flag layer. */
+		const char *prev = ctx->cfg.flag[SC_SET_AUDIENCE];
+		char *v = prev ? sc_xasprintf("%s,%s", prev, arg) : sc_xstrdup(arg);
+		sc_config_set_flag(&ctx->cfg, SC_SET_AUDIENCE, v);
+		free(v);
+		return 0;
+	}
+	case OPT_API_TOKEN_FILE: s->api_token_file = arg; return 0;
+	case OPT_KEY: s->key_file = arg; return 0;
+	case OPT_TOKEN_ENDPOINT: s->token_endpoint = arg; return 0;
+	case OPT_UPLOAD_ENDPOINT: s->upload_endpoint = arg; return 0;
+	}
+	return -1;
+}
+
+static bool file_is_loose(const char *path);
+
+int sc_settings_resolve(sc_ctx *ctx, sc_settings *s)
+{
+	sc_config *c = &ctx->cfg;
+	s->db = sc_config_get(c, SC_SET_DB, NULL);
+	if (!s->db && (getenv("PGHOST") || getenv("PGDATABASE")))
+		s->db = "";
+	s->storage = sc_config_get(c, SC_SET_STORAGE, NULL);
+	s->storage_type = s->storage && c->flag[SC_SET_STORAGE] ? NULL : c->ps_storage_type;
+	s->service = sc_config_get(c, SC_SET_SERVICE, NULL);
+	s->jwks = sc_config_get(c, SC_SET_JWKS, NULL);
+	s->rules = sc_config_get(c, SC_SET_RULES, NULL);
+	s->rules_content = s->rules ? NULL : c->ps_rules_content;
+	const char *kid = sc_config_get(c, SC_SET_KID, NULL);
+	s->kid = kid ? sc_xstrdup(kid) : NULL;
+	const char *aud = sc_config_get(c, SC_SET_AUDIENCE, NULL);
+	if (aud) {
+		char *copy = sc_xstrdup(aud);
+		for (char *t = strtok(copy, ","); t; t = strtok(NULL, ",")) {
+			s->aud = sc_xrealloc(s->aud, (s->naud + 1) * sizeof *s->aud);
+			s->aud[s->naud++] = sc_xstrdup(t);
+		}
+		free(copy);
+	}
+	sc_error err;
+	sc_error_clear(&err);
+	if (s->api_token_file) {
+		size_t len;
+		char *t = sc_read_file(s->api_token_file, 4096, &len, "API token file", &err);
+		if (!t)
+			return sc_cli_fail(ctx, &err);
+		while (len && (t[len - 1] == '\n' || t[len - 1] == '\r'))
+			t[--len] = '\0';
+		if (file_is_loose(s->api_token_file))
+			sc_cli_warn(ctx, "%s is readable by group or others; chmod 600 %s", s->api_token_file, s->api_token_file);
+		s->api_token = t;
+	} else {
+		const char *t = sc_config_env(c, "POWERSYNC_API_TOKEN");
+		s->api_token = t ? sc_xstrdup(t) : NULL;
+	}
+	sc_key k;
+	bool loose = false;
+	if (s->key_file) {
+		if (sc_token_load_key_file(s->key_file, &k, &loose, &err) != 0)
+			return sc_cli_fail(ctx, &err);
+		if (loose && k.has_private)
+			sc_cli_warn(ctx, "%s is readable by group or others; chmod 600 %s", s->key_file, s->key_file);
+	} else {
+		const char *pem = sc_config_env(c, "POWERSYNC_PRIVATE_KEY");
+		if (!pem)
+			return 0;
+		if (sc_key_from_pem(pem, strlen(pem), "POWERSYNC_PRIVATE_KEY", &k, &err) != 0)
+			return sc_cli_fail(ctx, &err);
+	}
+	if (!k.has_private) {
+		sc_key_free(&k);
+		return sc_cli_usage_error(ctx, "the signing key must be a private key");
+	}
+	if (!s->kid)
+		s->kid = sc_key_thumbprint(&k);
+	s->key = sc_xmalloc(sizeof *s->key);
+	*s->key = k;
+	return 0;
+}
+
+static bool file_is_loose(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && (st.st_mode & 077);
+}
+
+void sc_settings_free(sc_settings *s)
+{
+	free(s->api_token);
+	if (s->key) {
+		sc_key_free(s->key);
+		free(s->key);
+	}
+	free(s->kid);
+	for (size_t i = 0; i < s->naud; i++)
+		free(s->aud[i]);
+	free(s->aud);
 }

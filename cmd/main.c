@@ -3,15 +3,19 @@
 #include <string.h>
 
 #include "../lib/http.h"
+#include "../lib/storage.h"
 #include "cli.h"
 
 /* The one command table: dispatch, help, man page and completion checks. */
 const sc_cmd *const sc_commands[] = {
+	&cmd_doctor,
 	&cmd_slots,
 	&cmd_publications,
 	&cmd_schema,
 	&cmd_rules,
 	&cmd_token,
+	&cmd_storage,
+	&cmd_service,
 	&cmd_watch,
 	&cmd_version,
 	&cmd_help,
@@ -26,6 +30,7 @@ int main(int argc, char **argv)
 	ctx.timeout = 10;
 	sc_config_init(&ctx.cfg);
 	sc_http_global_init();
+	sc_storage_global_init();
 
 	int first = sc_cli_parse(&ctx, argc, argv, NULL, NULL);
 	int rc;
@@ -61,6 +66,7 @@ int main(int argc, char **argv)
 	rc = cmd->run(&ctx, argc - first, argv + first);
 out:
 	sc_config_free(&ctx.cfg);
+	sc_storage_global_cleanup();
 	sc_http_global_cleanup();
 	return rc;
 }

@@ -153,7 +153,7 @@ static int run_init(sc_ctx *ctx, schema_opts *o)
 			free(s);
 		} else {
 			if (r.n && !ctx->quiet) {
-				sc_render_opts ro = { sc_cli_color_stdout(ctx), true, false, false };
+				sc_render_opts ro = { sc_cli_color_stdout(ctx), true, false, false, false };
 				char *s = sc_report_render_text(&r, &ro);
 				fputs(s, stdout);
 				free(s);

@@ -10,7 +10,7 @@ _syncctl()
         words=("${COMP_WORDS[@]}"); cword=$COMP_CWORD
         cur=${COMP_WORDS[COMP_CWORD]}; prev=${COMP_WORDS[COMP_CWORD-1]}
     fi
-    local commands="slots publications schema rules token watch version help completion"
+    local commands="doctor slots publications schema rules token storage service watch version help completion"
     local global=" --json --color --quiet -q --verbose -v --strict --timeout --env-file --powersync-config --help -h"
     local cmd="" i
     for ((i = 1; i < cword; i++)); do
@@ -32,6 +32,24 @@ _syncctl()
     fi
     local opts="" subs=""
     case "$cmd" in
+        doctor)
+            case "$prev" in
+                --db) return ;;
+                --storage) return ;;
+                --service) return ;;
+                --api-token-file) COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
+                --jwks) COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
+                --key|-k) COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
+                --kid) return ;;
+                --aud) return ;;
+                --token-endpoint) return ;;
+                --upload-endpoint) return ;;
+                --rules) COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
+                --only) return ;;
+                --skip) return ;;
+            esac
+            opts=" --db --storage --service --api-token-file --jwks --key -k --kid --aud --token-endpoint --upload-endpoint --rules --only --skip"
+            ;;
         slots)
             case "$prev" in
                 --db) return ;;
@@ -91,6 +109,27 @@ _syncctl()
             esac
             opts=" --alg --bits --kid --out -o --force --key -k --secret-file --sub --aud --iss --ttl --claim --claim-json --param --allow-long-ttl --jwks --leeway --max-lifetime --batch --at"
             subs="keygen jwks mint verify decode"
+            ;;
+        storage)
+            case "$prev" in
+                --storage) return ;;
+                --db) return ;;
+            esac
+            opts=" --storage --db"
+            subs="check init"
+            ;;
+        service)
+            case "$prev" in
+                --service) return ;;
+                --api-token-file) COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
+                --key|-k) COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
+                --kid) return ;;
+                --aud) return ;;
+                --jwks) COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
+                --token-endpoint) return ;;
+                --upload-endpoint) return ;;
+            esac
+            opts=" --service --api-token-file --key -k --kid --aud --jwks --token-endpoint --upload-endpoint"
             ;;
         watch)
             case "$prev" in

@@ -2,6 +2,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include <curl/curl.h>
@@ -16,12 +17,23 @@ typedef struct sink {
 	sc_buf buf;
 	size_t max;
 	int too_big;
+	CURL *curl;
+	bool stop_on_2xx;
+	bool stopped;
 } sink;
 
 static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
 	sink *s = userdata;
 	size_t n = size * nmemb;
+	if (s->stop_on_2xx) {
+		long code = 0;
+		curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &code);
+		if (code >= 200 && code <= 299) {
+			s->stopped = true;
+			return 0;
+		}
+	}
 	if (s->buf.len + n > s->max) {
 		s->too_big = 1;
 		return 0;
@@ -30,9 +42,9 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
 	return n;
 }
 
-int sc_http_request(const char *method, const char *url, const char *const *headers,
-		    const char *body, int timeout_s, size_t max_bytes,
-		    sc_http_response *resp, sc_error *err)
+static int request(const char *method, const char *url, const char *const *headers,
+		   const char *body, int timeout_s, size_t max_bytes, bool stop_on_2xx,
+		   sc_http_response *resp, sc_error *err)
 {
 	memset(resp, 0, sizeof *resp);
 	CURL *c = curl_easy_init();
@@ -42,7 +54,7 @@ int sc_http_request(const char *method, const char *url, const char *const *head
 	}
 	char *shown = sc_redact_secrets(url);
 	sc_log_verbose("HTTP %s %s", method, shown);
-	sink s = { SC_BUF_INIT, max_bytes, 0 };
+	sink s = { SC_BUF_INIT, max_bytes, 0, c, stop_on_2xx, false };
 	struct curl_slist *hl = NULL;
 	for (size_t i = 0; headers && headers[i]; i++)
 		hl = curl_slist_append(hl, headers[i]);
@@ -66,6 +78,8 @@ int sc_http_request(const char *method, const char *url, const char *const *head
 	}
 	CURLcode rc = curl_easy_perform(c);
 	int ret = 0;
+	if (rc == CURLE_WRITE_ERROR && s.stopped)
+		rc = CURLE_OK;
 	if (rc != CURLE_OK) {
 		if (s.too_big)
 			sc_error_set(err, SC_EXIT_FAILED, "%s answered with more than %zu bytes", shown, max_bytes);
@@ -87,6 +101,19 @@ int sc_http_request(const char *method, const char *url, const char *const *head
 	curl_easy_cleanup(c);
 	free(shown);
 	return ret;
+}
+
+int sc_http_request(const char *method, const char *url, const char *const *headers,
+		    const char *body, int timeout_s, size_t max_bytes,
+		    sc_http_response *resp, sc_error *err)
+{
+	return request(method, url, headers, body, timeout_s, max_bytes, false, resp, err);
+}
+
+int sc_http_request_head(const char *method, const char *url, const char *const *headers,
+			 const char *body, int timeout_s, sc_http_response *resp, sc_error *err)
+{
+	return request(method, url, headers, body, timeout_s, 1u << 20, true, resp, err);
 }
 
 void sc_http_response_free(sc_http_response *resp)

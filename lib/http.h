@@ -23,6 +23,10 @@ typedef struct sc_http_response {
 int sc_http_request(const char *method, const char *url, const char *const *headers,
 		    const char *body, int timeout_s, size_t max_bytes,
 		    sc_http_response *resp, sc_error *err);
+/* As sc_http_request, but a 2xx answer is not read past its first bytes:
+ * for streams that stay open (the sync service's /sync/stream). */
+int sc_http_request_head(const char *method, const char *url, const char *const *headers,
+			 const char *body, int timeout_s, sc_http_response *resp, sc_error *err);
 void sc_http_response_free(sc_http_response *resp);
 
 #endif

@@ -88,6 +88,20 @@ void sc_check_set_details(sc_check *c, cJSON *details)
 	c->details = details;
 }
 
+void sc_report_append(sc_report *dst, sc_report *src, const char *group)
+{
+	for (size_t i = 0; i < src->n; i++) {
+		if (dst->n == dst->cap) {
+			dst->cap = dst->cap ? dst->cap * 2 : 16;
+			dst->checks = sc_xrealloc(dst->checks, dst->cap * sizeof *dst->checks);
+		}
+		dst->checks[dst->n] = src->checks[i];
+		dst->checks[dst->n].group = group;
+		dst->n++;
+	}
+	src->n = 0;
+}
+
 sc_check_status sc_report_status(const sc_report *r)
 {
 	sc_check_status worst = SC_CHECK_OK;
@@ -137,6 +151,8 @@ char *sc_report_render_json(sc_report *r)
 		sc_check *c = &r->checks[i];
 		cJSON *o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "id", c->id);
+		if (c->group)
+			cJSON_AddStringToObject(o, "group", c->group);
 		cJSON_AddStringToObject(o, "status", sc_check_status_name(c->status));
 		cJSON_AddStringToObject(o, "message", c->message);
 		if (c->hint)
@@ -212,6 +228,25 @@ static void put_indented(sc_buf *b, const char *prefix, const char *text)
 	}
 }
 
+char *sc_report_render_verdict(const sc_report *r, const sc_render_opts *o)
+{
+	size_t counts[4] = { 0 };
+	for (size_t i = 0; i < r->n; i++)
+		counts[r->checks[i].status]++;
+	sc_check_status worst = sc_report_status(r);
+	const char *verdict = worst == SC_CHECK_FAIL ? "FAILED"
+			      : worst == SC_CHECK_WARN ? (o->strict ? "FAILED (strict)" : "OK with warnings")
+			      : "OK";
+	sc_buf b = SC_BUF_INIT;
+	if (o->color)
+		sc_buf_printf(&b, "%s%s%s%s: ", C_BOLD, status_color(worst), verdict, C_RESET);
+	else
+		sc_buf_printf(&b, "%s: ", verdict);
+	sc_buf_printf(&b, "%zu failed, %zu warnings, %zu ok, %zu skipped (%.0f ms)\n", counts[SC_CHECK_FAIL],
+		      counts[SC_CHECK_WARN], counts[SC_CHECK_OK], counts[SC_CHECK_SKIP], sc_now_ms() - r->started_ms);
+	return sc_buf_take(&b);
+}
+
 char *sc_report_render_text(const sc_report *r, const sc_render_opts *o)
 {
 	sc_buf b = SC_BUF_INIT;
@@ -261,18 +296,10 @@ char *sc_report_render_text(const sc_report *r, const sc_render_opts *o)
 			free(d);
 		}
 	}
-	if (!o->quiet || counts[SC_CHECK_FAIL] || (o->strict && counts[SC_CHECK_WARN])) {
-		sc_check_status worst = sc_report_status(r);
-		const char *verdict = worst == SC_CHECK_FAIL ? "FAILED"
-				      : worst == SC_CHECK_WARN ? (o->strict ? "FAILED (strict)" : "OK with warnings")
-				      : "OK";
-		if (o->color)
-			sc_buf_printf(&b, "\n%s%s%s%s: ", C_BOLD, status_color(worst), verdict, C_RESET);
-		else
-			sc_buf_printf(&b, "\n%s: ", verdict);
-		sc_buf_printf(&b, "%zu failed, %zu warnings, %zu ok, %zu skipped (%.0f ms)\n",
-			      counts[SC_CHECK_FAIL], counts[SC_CHECK_WARN], counts[SC_CHECK_OK],
-			      counts[SC_CHECK_SKIP], sc_now_ms() - r->started_ms);
+	if (!o->no_verdict && (!o->quiet || counts[SC_CHECK_FAIL] || (o->strict && counts[SC_CHECK_WARN]))) {
+		char *v = sc_report_render_verdict(r, o);
+		sc_buf_printf(&b, "\n%s", v);
+		free(v);
 	}
 	return sc_buf_take(&b);
 }

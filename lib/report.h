@@ -22,6 +22,7 @@ typedef struct sc_check {
 	char *hint;       /* the concrete fix, or NULL */
 	cJSON *details;   /* owned; any JSON value, or NULL */
 	double duration_ms;
+	const char *group; /* doctor's group (static string), or NULL */
 } sc_check;
 
 typedef struct sc_report {
@@ -43,6 +44,9 @@ void sc_check_set_hint(sc_check *c, const char *fmt, ...) __attribute__((format(
 /* Takes ownership of details. */
 void sc_check_set_details(sc_check *c, cJSON *details);
 
+/* Moves every check of src to the end of dst, tagged with group. */
+void sc_report_append(sc_report *dst, sc_report *src, const char *group);
+
 /* Worst status of the checks, skips counting as ok unless all are skips. */
 sc_check_status sc_report_status(const sc_report *r);
 const char *sc_check_status_name(sc_check_status s);
@@ -54,10 +58,13 @@ typedef struct sc_render_opts {
 	bool quiet;     /* only failures */
 	bool verbose;   /* details too */
 	bool strict;    /* warnings count as failures in the verdict */
+	bool no_verdict; /* checks only, no closing line */
 } sc_render_opts;
 
 /* {"status", "checks": [...], "duration_ms", ...extra}; fresh string. */
 char *sc_report_render_json(sc_report *r);
+/* The closing line alone: "FAILED: 1 failed, 0 warnings, ... (N ms)". */
+char *sc_report_render_verdict(const sc_report *r, const sc_render_opts *o);
 /* Aligned lines for a terminal; fresh string. */
 char *sc_report_render_text(const sc_report *r, const sc_render_opts *o);
 

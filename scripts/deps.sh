@@ -9,7 +9,7 @@ packages=(
 	libyaml-dev libsqlite3-dev libssl-dev libpg-query-dev libprotobuf-c-dev
 	postgresql-15 postgresql-client-15
 	scdoc bash-completion zsh fish bats parallel libcmocka-dev python3 perl
-	clang libclang-rt-14-dev python3-jwcrypto openssl
+	clang libclang-rt-14-dev python3-jwcrypto python3-mockupdb openssl bc
 )
 
 # Node.js and npm run the reference implementations the conformance tests

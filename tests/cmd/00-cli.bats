@@ -51,7 +51,7 @@ table() {
 	[[ "$output" == "Usage: syncctl publications"* ]]
 	sc s --help
 	expect_status 2
-	[ "$stderr" = "syncctl: 's' is ambiguous; it could be: slots schema" ]
+	[ "$stderr" = "syncctl: 's' is ambiguous; it could be: slots schema storage service" ]
 }
 
 @test "an unknown option is exit 2 with one line naming it" {
@@ -187,7 +187,7 @@ complete_bash() {
 	dest=$BATS_TEST_TMPDIR/root
 	make -C "$ROOT" -s install DESTDIR="$dest" PREFIX=/opt/sc >/dev/null
 	[ -x "$dest/opt/sc/bin/syncctl" ]
-	for page in syncctl.1 syncctl-slots.1 syncctl-publications.1 syncctl-schema.1 syncctl-token.1 syncctl-watch.1 syncctl-rules.1; do
+	for page in syncctl.1 syncctl-slots.1 syncctl-publications.1 syncctl-schema.1 syncctl-token.1 syncctl-watch.1 syncctl-rules.1 syncctl-doctor.1 syncctl-storage.1 syncctl-service.1; do
 		[ -f "$dest/opt/sc/share/man/man1/$page" ]
 	done
 	cmp "$dest/opt/sc/share/bash-completion/completions/syncctl" "$ROOT/completions/syncctl.bash"

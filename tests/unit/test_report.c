@@ -68,7 +68,7 @@ static void text_shows_hints_under_failures_and_quiet_hides_passes(void **state)
 	sc_report_add(&r, "ok.one", SC_CHECK_OK, "fine");
 	sc_check *c = sc_report_add(&r, "bad", SC_CHECK_FAIL, "broken");
 	sc_check_set_hint(c, "fix it");
-	sc_render_opts o = { false, false, false, false };
+	sc_render_opts o = { false, false, false, false, false };
 	char *s = sc_report_render_text(&r, &o);
 	assert_non_null(strstr(s, "  ok    ok.one  fine\n"));
 	assert_non_null(strstr(s, "  FAIL  bad     broken\n"));

@@ -1,0 +1,344 @@
+/* syncctl doctor: every configured check of the deployment, groups run
+ * concurrently, one report. */
+#include <getopt.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../lib/buf.h"
+#include "../lib/jose.h"
+#include "../lib/pg.h"
+#include "../lib/replication.h"
+#include "../lib/rules.h"
+#include "../lib/service.h"
+#include "../lib/storage.h"
+#include "../lib/util.h"
+#include "cli.h"
+
+static const char *const groups[] = { "source", "rules", "auth", "storage", "service", "backend", NULL };
+#define NGROUPS 6
+
+typedef struct {
+	sc_settings s;
+	char *only;
+	char *skip;
+} doctor_opts;
+
+/* The settings options doctor, storage and service share. */
+#define SETTINGS_OPTS                                                                                                  \
+	{ "db", 0, required_argument, "URI", "source Postgres (default: SYNCCTL_DB, DATABASE_URL, the service config)", OPT_DB, NULL }, \
+	{ "storage", 0, required_argument, "URI", "bucket storage: mongodb:// or postgresql:// (default: SYNCCTL_STORAGE, the service config)", OPT_STORAGE, NULL }, \
+	{ "service", 0, required_argument, "URL", "the sync service (default: POWERSYNC_URL, http://localhost:PORT from the service config)", OPT_SERVICE, NULL }, \
+	{ "api-token-file", 0, required_argument, "FILE", "the service's admin API token (default: POWERSYNC_API_TOKEN)", OPT_API_TOKEN_FILE, "file" }, \
+	{ "jwks", 0, required_argument, "URL|FILE", "the JWKS (default: SYNCCTL_JWKS, client_auth.jwks_uri)", OPT_JWKS, "file" }, \
+	{ "key", 'k', required_argument, "FILE", "a private signing key (default: POWERSYNC_PRIVATE_KEY)", OPT_KEY, "file" }, \
+	{ "kid", 0, required_argument, "KID", "its key id (default: POWERSYNC_KEY_ID, else its thumbprint)", OPT_KID, NULL }, \
+	{ "aud", 0, required_argument, "AUD", "an accepted audience (repeatable; default: SYNCCTL_AUDIENCE, client_auth.audience)", OPT_AUD, NULL }, \
+	{ "token-endpoint", 0, required_argument, "URL", "the backend's token endpoint, e.g. .../api/auth/token?user_id=1", OPT_TOKEN_ENDPOINT, NULL }, \
+	{ "upload-endpoint", 0, required_argument, "URL", "the backend's upload endpoint, e.g. .../api/data", OPT_UPLOAD_ENDPOINT, NULL }
+
+static const sc_opt opts[] = {
+	SETTINGS_OPTS,
+	{ "rules", 0, required_argument, "FILE", "the sync rules (default: SYNCCTL_RULES, the service config)", OPT_RULES, "file" },
+	{ "only", 0, required_argument, "GROUPS", "run only these groups: source,rules,auth,storage,service,backend", OPT_ONLY, NULL },
+	{ "skip", 0, required_argument, "GROUPS", "skip these groups", OPT_SKIP, NULL },
+	{ 0 },
+};
+
+static bool valid_groups(const char *list, char *bad, size_t badlen)
+{
+	char *copy = sc_xstrdup(list);
+	bool ok = true;
+	for (char *t = strtok(copy, ","); t && ok; t = strtok(NULL, ",")) {
+		bool found = false;
+		for (int i = 0; groups[i]; i++)
+			found = found || strcmp(groups[i], t) == 0;
+		if (!found) {
+			snprintf(bad, badlen, "%s", t);
+			ok = false;
+		}
+	}
+	free(copy);
+	return ok;
+}
+
+static bool in_list(const char *list, const char *g)
+{
+	if (!list)
+		return false;
+	size_t n = strlen(g);
+	for (const char *p = list; *p;) {
+		size_t k = strcspn(p, ",");
+		if (k == n && strncmp(p, g, n) == 0)
+			return true;
+		p += k;
+		if (*p == ',')
+			p++;
+	}
+	return false;
+}
+
+static int on_opt(sc_ctx *ctx, int id, const char *arg, void *data)
+{
+	doctor_opts *o = data;
+	char bad[64];
+	switch (id) {
+	case OPT_ONLY:
+	case OPT_SKIP:
+		if (!valid_groups(arg, bad, sizeof bad))
+			return sc_cli_usage_error(ctx, "unknown group '%s' (source, rules, auth, storage, service, backend)", bad);
+		if (id == OPT_ONLY)
+			o->only = (char *)arg;
+		else
+			o->skip = (char *)arg;
+		return 0;
+	case 'k':
+		return sc_settings_opt(ctx, &o->s, OPT_KEY, arg);
+	}
+	return sc_settings_opt(ctx, &o->s, id, arg);
+}
+
+typedef struct job {
+	const char *group;
+	const sc_settings *s;
+	int timeout;
+	sc_report report;
+	pthread_t thread;
+	bool started;
+} job;
+
+static void source_group(job *j)
+{
+	sc_report *r = &j->report;
+	if (!j->s->db) {
+		sc_check *c = sc_report_add(r, "source", SC_CHECK_SKIP, "no source database configured");
+		sc_check_set_hint(c, "set --db, SYNCCTL_DB or DATABASE_URL, or --powersync-config");
+		return;
+	}
+	sc_error err;
+	sc_pg *pg = sc_pg_connect(j->s->db, "the source database", j->timeout, &err);
+	if (!pg) {
+		sc_check *c = sc_report_add(r, "pg.connect", SC_CHECK_FAIL, "%s", err.message);
+		sc_check_set_hint(c, "check the connection string, that Postgres runs and accepts connections from here");
+		return;
+	}
+	sc_report_add(r, "pg.connect", SC_CHECK_OK, "connected to %s", pg->display);
+	if (sc_replication_check_settings(pg, r, &err) != 0 ||
+	    sc_replication_check_slots(pg, r, 1073741824LL, &err) != 0 ||
+	    sc_publication_check(pg, r, "powersync", NULL, 0, &err) != 0)
+		sc_report_add(r, "pg.queries", SC_CHECK_FAIL, "%s", err.message);
+	cJSON_DeleteItemFromObject(r->extra, "slots");
+	sc_pg_close(pg);
+}
+
+static void rules_group(job *j)
+{
+	sc_report *r = &j->report;
+	const sc_settings *s = j->s;
+	if (!s->rules && !s->rules_content) {
+		sc_check *c = sc_report_add(r, "rules", SC_CHECK_SKIP, "no sync rules configured");
+		sc_check_set_hint(c, "set --rules FILE, SYNCCTL_RULES, or --powersync-config (sync_config)");
+		return;
+	}
+	sc_error err;
+	size_t len = 0;
+	char *text = s->rules ? sc_read_file(s->rules, SC_RULES_MAX_BYTES, &len, "rules file", &err)
+			      : sc_xstrdup(s->rules_content);
+	const char *name = s->rules ? s->rules : "sync_config.content";
+	if (!text) {
+		sc_report_add(r, "rules.file", SC_CHECK_FAIL, "%s", err.message);
+		return;
+	}
+	if (!s->rules)
+		len = strlen(text);
+	sc_rules_result res;
+	if (sc_rules_validate(text, len, name, &res, &err) != 0) {
+		sc_check *c = sc_report_add(r, "rules.file", SC_CHECK_FAIL, "%s", err.message);
+		sc_check_set_hint(c, "syncctl rules validate %s", name);
+		sc_rules_result_free(&res);
+		free(text);
+		return;
+	}
+	bool live = false;
+	if (sc_rules_count(&res, SC_RULES_ERROR) == 0 && s->db) {
+		sc_pg *pg = sc_pg_connect(s->db, "the source database", j->timeout, &err);
+		if (pg && sc_rules_check_live(pg, "powersync", &res, &err) == 0)
+			live = true;
+		else
+			sc_report_add(r, "rules.live", SC_CHECK_FAIL, "cannot check the rules against the database: %s", err.message);
+		sc_pg_close(pg);
+	}
+	size_t errors = sc_rules_count(&res, SC_RULES_ERROR), warnings = sc_rules_count(&res, SC_RULES_WARNING);
+	cJSON *details = sc_rules_json(&res);
+	sc_check *c;
+	if (errors) {
+		const sc_rules_diag *first = NULL;
+		for (size_t i = 0; i < res.ndiags && !first; i++)
+			if (res.diags[i].severity == SC_RULES_ERROR)
+				first = &res.diags[i];
+		c = sc_report_add(r, "rules.file", SC_CHECK_FAIL, "%zu error(s) in %s; first: line %d: %s", errors, name,
+				  first->line, first->message);
+		sc_check_set_hint(c, "syncctl rules validate %s%s shows each with its line", name, live || s->db ? " --db ..." : "");
+	} else if (warnings) {
+		c = sc_report_add(r, "rules.file", SC_CHECK_WARN, "%s is valid with %zu warning(s)%s", name, warnings,
+				  live ? ", and matches the database" : "");
+		sc_check_set_hint(c, "syncctl rules validate %s shows them", name);
+	} else {
+		c = sc_report_add(r, "rules.file", SC_CHECK_OK, "%s is valid (%d definitions)%s", name,
+				  cJSON_GetArraySize(res.buckets), live ? " and matches the database" : "");
+	}
+	sc_check_set_details(c, details);
+	sc_rules_result_free(&res);
+	free(text);
+}
+
+static void auth_group(job *j)
+{
+	const sc_settings *s = j->s;
+	sc_auth_opts ao = { s->jwks, s->key, s->kid, s->aud, s->naud, j->timeout };
+	sc_auth_check(&ao, &j->report);
+}
+
+static void storage_group(job *j)
+{
+	const sc_settings *s = j->s;
+	if (!s->storage) {
+		sc_check *c = sc_report_add(&j->report, "storage", SC_CHECK_SKIP, "no bucket storage configured");
+		sc_check_set_hint(c, "set --storage URI, SYNCCTL_STORAGE, or --powersync-config (storage.uri)");
+		return;
+	}
+	sc_storage_opts so = { s->storage, s->storage_type, s->db, j->timeout, (long long)time(NULL) };
+	sc_storage_check(&so, &j->report);
+}
+
+static void service_group(job *j)
+{
+	const sc_settings *s = j->s;
+	if (!s->service) {
+		sc_check *c = sc_report_add(&j->report, "service", SC_CHECK_SKIP, "no sync service URL configured");
+		sc_check_set_hint(c, "set --service URL or POWERSYNC_URL (or port in the service config)");
+		return;
+	}
+	sc_service_opts so = { s->service, s->api_token, s->key, s->kid, s->aud, s->naud, j->timeout };
+	sc_service_check(&so, &j->report);
+}
+
+static void backend_group(job *j)
+{
+	const sc_settings *s = j->s;
+	bool jwks_url = s->jwks && (strncmp(s->jwks, "http://", 7) == 0 || strncmp(s->jwks, "https://", 8) == 0);
+	if (!jwks_url && !s->token_endpoint && !s->upload_endpoint) {
+		sc_check *c = sc_report_add(&j->report, "backend", SC_CHECK_SKIP, "no app backend endpoints configured");
+		sc_check_set_hint(c, "set --jwks URL, --token-endpoint URL, --upload-endpoint URL");
+		return;
+	}
+	sc_backend_opts bo = { jwks_url ? s->jwks : NULL, s->token_endpoint, s->upload_endpoint, s->aud, s->naud, j->timeout };
+	sc_backend_check(&bo, &j->report);
+}
+
+static void *run_job(void *arg)
+{
+	job *j = arg;
+	if (strcmp(j->group, "source") == 0)
+		source_group(j);
+	else if (strcmp(j->group, "rules") == 0)
+		rules_group(j);
+	else if (strcmp(j->group, "auth") == 0)
+		auth_group(j);
+	else if (strcmp(j->group, "storage") == 0)
+		storage_group(j);
+	else if (strcmp(j->group, "service") == 0)
+		service_group(j);
+	else
+		backend_group(j);
+	return NULL;
+}
+
+static int run(sc_ctx *ctx, int argc, char **argv)
+{
+	doctor_opts o;
+	memset(&o, 0, sizeof o);
+	int first, rc;
+	if (!sc_cli_start(ctx, argc, argv, on_opt, &o, &first, &rc))
+		return rc;
+	if (first < argc)
+		return sc_cli_usage_error(ctx, "unexpected argument '%s'", argv[first]);
+	if ((rc = sc_ctx_load_config(ctx)) != 0)
+		return rc;
+	if ((rc = sc_settings_resolve(ctx, &o.s)) != 0) {
+		sc_settings_free(&o.s);
+		return rc;
+	}
+	job jobs[NGROUPS];
+	memset(jobs, 0, sizeof jobs);
+	sc_report all;
+	sc_report_init(&all);
+	/* Independent groups at once: each bounded by --timeout per
+	 * operation, the whole run by the slowest group. */
+	for (int i = 0; i < NGROUPS; i++) {
+		jobs[i].group = groups[i];
+		jobs[i].s = &o.s;
+		jobs[i].timeout = ctx->timeout;
+		sc_report_init(&jobs[i].report);
+		if ((o.only && !in_list(o.only, groups[i])) || in_list(o.skip, groups[i]))
+			continue;
+		jobs[i].started = pthread_create(&jobs[i].thread, NULL, run_job, &jobs[i]) == 0;
+		if (!jobs[i].started)
+			run_job(&jobs[i]);
+	}
+	for (int i = 0; i < NGROUPS; i++)
+		if (jobs[i].started)
+			pthread_join(jobs[i].thread, NULL);
+	sc_buf text = SC_BUF_INIT;
+	sc_render_opts ro = { sc_cli_color_stdout(ctx), ctx->quiet, ctx->verbose, ctx->strict, true };
+	for (int i = 0; i < NGROUPS; i++) {
+		if (jobs[i].report.n) {
+			char *t = sc_report_render_text(&jobs[i].report, &ro);
+			if (*t)
+				sc_buf_printf(&text, "%s%s\n%s", text.len ? "\n" : "", groups[i], t);
+			free(t);
+		}
+		sc_report_append(&all, &jobs[i].report, groups[i]);
+		sc_report_free(&jobs[i].report);
+	}
+	if (ctx->json) {
+		rc = sc_cli_print_report(ctx, &all, NULL);
+	} else {
+		fputs(sc_buf_str(&text), stdout);
+		rc = sc_report_exit_code(&all, ctx->strict);
+		if (!ctx->quiet || rc) {
+			char *v = sc_report_render_verdict(&all, &ro);
+			printf("\n%s", v);
+			free(v);
+		}
+	}
+	sc_buf_free(&text);
+	sc_report_free(&all);
+	sc_settings_free(&o.s);
+	return rc;
+}
+
+static const char *const usage[] = {
+	"doctor [--db URI] [--storage URI] [--service URL] [--api-token-file F] [--jwks URL|FILE]",
+	"       [--key FILE] [--kid KID] [--aud AUD].. [--rules FILE] [--token-endpoint URL]",
+	"       [--upload-endpoint URL] [--only GROUPS] [--skip GROUPS] [--strict] [--json]",
+	NULL,
+};
+
+const sc_cmd cmd_doctor = {
+	.name = "doctor",
+	.summary = "every configured check of the deployment, in one report",
+	.usage = usage,
+	.description =
+		"Checks everything that is configured, in groups run at once: source (the\n"
+		"checks of slots and publications), rules (validation and the live-database\n"
+		"checks), auth (JWKS, audience, a mint-and-verify round trip), storage (replica\n"
+		"set, sync state), service (probes, diagnostics, a real sync stream) and backend\n"
+		"(JWKS URL, token and upload endpoints). What is not configured is skipped, with\n"
+		"the setting that would enable it. Every failure names its fix.",
+	.opts = opts,
+	.reports = true,
+	.run = run,
+};

@@ -1,0 +1,90 @@
+/* syncctl storage: the bucket storage and the sync state in it;
+ * `storage init` initiates a never-initiated single-member replica set. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "../lib/storage.h"
+#include "cli.h"
+
+static const sc_opt opts[] = {
+	{ "storage", 0, required_argument, "URI", "bucket storage: mongodb:// or postgresql:// (default: SYNCCTL_STORAGE, the service config)", OPT_STORAGE, NULL },
+	{ "db", 0, required_argument, "URI", "the source Postgres, to look for the storage's slot (default: SYNCCTL_DB, ...)", OPT_DB, NULL },
+	{ 0 },
+};
+
+static int on_opt(sc_ctx *ctx, int id, const char *arg, void *data)
+{
+	return sc_settings_opt(ctx, data, id, arg);
+}
+
+static int run(sc_ctx *ctx, int argc, char **argv)
+{
+	sc_settings s;
+	memset(&s, 0, sizeof s);
+	int first, rc;
+	if (!sc_cli_start(ctx, argc, argv, on_opt, &s, &first, &rc))
+		return rc;
+	const char *sub = first < argc ? argv[first] : "check";
+	if (strcmp(sub, "check") != 0 && strcmp(sub, "init") != 0)
+		return sc_cli_usage_error(ctx, "unknown subcommand '%s' (check or init)", sub);
+	if (argc - first > 1)
+		return sc_cli_usage_error(ctx, "unexpected argument '%s'", argv[first + 1]);
+	if ((rc = sc_ctx_load_config(ctx)) != 0 || (rc = sc_settings_resolve(ctx, &s)) != 0) {
+		sc_settings_free(&s);
+		return rc;
+	}
+	if (!s.storage) {
+		sc_settings_free(&s);
+		return sc_cli_usage_error(ctx, "no bucket storage: give --storage URI, SYNCCTL_STORAGE or --powersync-config");
+	}
+	if (strcmp(sub, "init") == 0) {
+		char msg[1024];
+		int code = 0;
+		int r = sc_storage_init_replica_set(s.storage, ctx->timeout, msg, sizeof msg, &code);
+		if (r < 0) {
+			sc_cli_error(ctx, "%s", msg);
+			rc = code ? code : 3;
+		} else {
+			if (ctx->json)
+				printf("{\"initiated\": %s}\n", r == 0 ? "true" : "false");
+			else if (!ctx->quiet)
+				printf("%s\n", msg);
+			rc = 0;
+		}
+		sc_settings_free(&s);
+		return rc;
+	}
+	sc_report r;
+	sc_report_init(&r);
+	sc_storage_opts so = { s.storage, s.storage_type, s.db, ctx->timeout, (long long)time(NULL) };
+	sc_storage_check(&so, &r);
+	rc = sc_cli_print_report(ctx, &r, NULL);
+	sc_report_free(&r);
+	sc_settings_free(&s);
+	return rc;
+}
+
+static const char *const usage[] = {
+	"storage [check] [--storage URI] [--db URI] [--json]",
+	"storage init [--storage URI]",
+	NULL,
+};
+
+const sc_cmd cmd_storage = {
+	.name = "storage",
+	.summary = "bucket storage: replica set, sync state, keepalive, slot; init a replica set",
+	.usage = usage,
+	.description =
+		"Checks the bucket storage the sync service keeps: MongoDB (must be a replica\n"
+		"set; 6.0 or later; the URI's database) or Postgres (schema powersync), and the\n"
+		"sync state in sync_rules: the current rules' state, the age of the last\n"
+		"replication keepalive (warn over 5 minutes, fail over 15), and that its slot\n"
+		"exists on the source database. 'storage init' initiates a single-member replica\n"
+		"set when mongod runs with a replica set name that was never initiated.",
+	.subcommands = "check init",
+	.opts = opts,
+	.reports = true,
+	.run = run,
+};

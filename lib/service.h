@@ -1,0 +1,50 @@
+/* The sync service and the app backend over HTTP: probes, the admin
+ * diagnostics, a real /sync/stream with a minted token; the backend's
+ * JWKS, token and upload endpoints; the auth chain. */
+#ifndef SC_SERVICE_H
+#define SC_SERVICE_H
+
+#include <stddef.h>
+
+#include "jose.h"
+#include "report.h"
+
+typedef struct sc_service_opts {
+	const char *url;             /* http://localhost:8080 */
+	const char *api_token;       /* admin API token, or NULL */
+	const sc_key *key;           /* signing key for the stream probe, or NULL */
+	const char *kid;
+	char *const *aud;
+	size_t naud;
+	int timeout_s;
+} sc_service_opts;
+
+/* service.probe.startup|readiness|liveness, service.diagnostics.*,
+ * service.stream. */
+void sc_service_check(const sc_service_opts *o, sc_report *r);
+
+typedef struct sc_backend_opts {
+	const char *jwks;            /* URL or file, or NULL */
+	const char *token_endpoint;  /* URL, or NULL */
+	const char *upload_endpoint; /* URL, or NULL */
+	char *const *aud;
+	size_t naud;
+	int timeout_s;
+} sc_backend_opts;
+
+/* backend.jwks, backend.token, backend.upload */
+void sc_backend_check(const sc_backend_opts *o, sc_report *r);
+
+typedef struct sc_auth_opts {
+	const char *jwks;
+	const sc_key *key;
+	const char *kid;
+	char *const *aud;
+	size_t naud;
+	int timeout_s;
+} sc_auth_opts;
+
+/* auth.jwks, auth.audience, auth.roundtrip */
+void sc_auth_check(const sc_auth_opts *o, sc_report *r);
+
+#endif
