@@ -37,6 +37,7 @@ enum {
 	OPT_RULES,
 	OPT_STORAGE, OPT_SERVICE, OPT_API_TOKEN_FILE, OPT_TOKEN_ENDPOINT, OPT_UPLOAD_ENDPOINT,
 	OPT_ONLY, OPT_SKIP,
+	OPT_LOCAL, OPT_USER, OPT_IDS, OPT_LIMIT, OPT_CHECKSUM, OPT_SCHEMA,
 };
 
 struct sc_ctx;
@@ -67,7 +68,7 @@ extern const sc_opt sc_global_opts[];
 
 /* Command entries, one per file (cmd/cmd_NAME.c). */
 extern const sc_cmd cmd_doctor, cmd_slots, cmd_publications, cmd_schema, cmd_rules, cmd_token,
-	cmd_storage, cmd_service, cmd_watch, cmd_version, cmd_help, cmd_completion;
+	cmd_compare, cmd_storage, cmd_service, cmd_watch, cmd_version, cmd_help, cmd_completion;
 
 /* The deployment's settings, from flags, environment, env file and the
  * service config (DESIGN.md §4), as doctor, storage and service use them. */

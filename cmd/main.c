@@ -14,6 +14,7 @@ const sc_cmd *const sc_commands[] = {
 	&cmd_schema,
 	&cmd_rules,
 	&cmd_token,
+	&cmd_compare,
 	&cmd_storage,
 	&cmd_service,
 	&cmd_watch,

@@ -10,7 +10,7 @@ _syncctl()
         words=("${COMP_WORDS[@]}"); cword=$COMP_CWORD
         cur=${COMP_WORDS[COMP_CWORD]}; prev=${COMP_WORDS[COMP_CWORD-1]}
     fi
-    local commands="doctor slots publications schema rules token storage service watch version help completion"
+    local commands="doctor slots publications schema rules token compare storage service watch version help completion"
     local global=" --json --color --quiet -q --verbose -v --strict --timeout --env-file --powersync-config --help -h"
     local cmd="" i
     for ((i = 1; i < cword; i++)); do
@@ -109,6 +109,18 @@ _syncctl()
             esac
             opts=" --alg --bits --kid --out -o --force --key -k --secret-file --sub --aud --iss --ttl --claim --claim-json --param --allow-long-ttl --jwks --leeway --max-lifetime --batch --at"
             subs="keygen jwks mint verify decode"
+            ;;
+        compare)
+            case "$prev" in
+                --server) return ;;
+                --local) COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
+                --table|-t) return ;;
+                --user) return ;;
+                --rules) COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
+                --limit) return ;;
+                --schema) return ;;
+            esac
+            opts=" --server --local --table -t --user --rules --ids --limit --checksum --schema"
             ;;
         storage)
             case "$prev" in

@@ -187,7 +187,7 @@ complete_bash() {
 	dest=$BATS_TEST_TMPDIR/root
 	make -C "$ROOT" -s install DESTDIR="$dest" PREFIX=/opt/sc >/dev/null
 	[ -x "$dest/opt/sc/bin/syncctl" ]
-	for page in syncctl.1 syncctl-slots.1 syncctl-publications.1 syncctl-schema.1 syncctl-token.1 syncctl-watch.1 syncctl-rules.1 syncctl-doctor.1 syncctl-storage.1 syncctl-service.1; do
+	for page in syncctl.1 syncctl-slots.1 syncctl-publications.1 syncctl-schema.1 syncctl-token.1 syncctl-watch.1 syncctl-rules.1 syncctl-doctor.1 syncctl-storage.1 syncctl-service.1 syncctl-compare.1; do
 		[ -f "$dest/opt/sc/share/man/man1/$page" ]
 	done
 	cmp "$dest/opt/sc/share/bash-completion/completions/syncctl" "$ROOT/completions/syncctl.bash"
