@@ -743,7 +743,7 @@ int sc_compare_sqlite(const char *path, sc_pg *server, const sc_cmp_opts *o, sc_
 							(double)sqlite3_column_int64(s, 1));
 			sqlite3_finalize(s);
 		}
-		if (sqlite3_prepare_v2(db, "SELECT max(last_synced_at) FROM ps_sync_state", -1, &s, NULL) == SQLITE_OK) {
+		if (sqlite3_prepare_v2(db, "SELECT datetime(max(last_synced_at), 'unixepoch') || 'Z' FROM ps_sync_state", -1, &s, NULL) == SQLITE_OK) {
 			if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
 				r->last_sync = sc_xstrdup((const char *)sqlite3_column_text(s, 0));
 			sqlite3_finalize(s);

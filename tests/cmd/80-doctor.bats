@@ -302,3 +302,34 @@ mongo_uri() { echo "mongodb://127.0.0.1:$PORT/powersync"; }
 	sc doctor --only rules --rules "$W/warn.yaml" --strict
 	expect_status 1
 }
+
+@test "auth: a JWKS without any audience configured fails auth.audience (the service rejects every token)" {
+	sc doctor --only auth --jwks "$K/jwks.json" --json
+	expect_status 1
+	[ "$(check_field auth.audience status)" = fail ]
+	[[ "$(check_field auth.audience hint)" == "set client_auth.audience in the service config"* ]]
+}
+
+@test "backend: two keys sharing a kid fail backend.jwks" {
+	python3 -c "
+import json, sys
+k = json.load(open(sys.argv[1]))['keys'][0]
+print(json.dumps({'keys': [k, dict(k)]}))" "$K/jwks.json" >"$W/dup.json"
+	start_server fake_stack.py --jwks "$W/dup.json"
+	sc doctor --only backend --jwks "http://127.0.0.1:$PORT/jwks.json" --json
+	stop_server
+	expect_status 1
+	[ "$(check_field backend.jwks message)" = "two keys share kid k1: the service cannot tell them apart" ]
+}
+
+@test "storage: a database the URI names that does not exist yet warns; Postgres storage without its schema warns" {
+	start_server fake_mongo.py replset --database other --no-rules
+	sc storage --storage "$(mongo_uri)" --json
+	stop_server
+	expect_status 0
+	[ "$(check_field storage.database message)" = "database powersync does not exist (yet)" ]
+	[ "$(check_field storage.sync_rules status)" = warn ]
+	sc storage --storage "$URI" --json
+	expect_status 0
+	[ "$(check_field storage.database message)" = "schema powersync has no sync_rules table (yet)" ]
+}

@@ -43,6 +43,7 @@ setup() {
 	[ "$(json_get "d['pending_by_table']")" = '{"todos": {"DELETE": 1, "PATCH": 1, "PUT": 2}}' ]
 	[ "$(json_get "d['untyped']")" = '{"comments": 2, "tags": 1}' ]
 	[ "$(json_get "d['local_only_tables']")" = '[{"name": "drafts", "count": 1}]' ]
+	[ "$(json_get "d['last_sync']")" = "2026-11-18 11:06:40Z" ]
 	[ "$(json_get "d['in_sync']")" = false ]
 }
 
@@ -136,6 +137,18 @@ print('locked', flush=True); time.sleep(6)" "$W/locked.db" >"$W/lock.out" &
 	sc compare --server "$URI" --local "$W/locked.db" --timeout 1
 	expect_status 2
 	[[ "$stderr" == *"locked"* ]]
+}
+
+@test "a SQLite file without PowerSync tables is compared table by table" {
+	/usr/bin/python3 -c "
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1]); c.execute('CREATE TABLE lists (id text PRIMARY KEY, name text)')
+c.execute(\"INSERT INTO lists VALUES ('l-1', 'shared'), ('l-9', 'only here')\"); c.commit()" "$W/plain.db"
+	sc compare --server "$URI" --local "$W/plain.db" --ids --json
+	expect_status 1
+	[ "$(json_get "[(t['name'], t['local'], t['server'], t['status']) for t in d['tables']]")" = '[["lists", 2, 1, "local_ahead"]]' ]
+	[ "$(json_get "d['tables'][0]['only_local_ids']")" = '["l-9"]' ]
+	[ "$(json_get "'pending_by_table' in d")" = false ]
 }
 
 @test "usage: --local is required" {

@@ -22,6 +22,8 @@ for (const [id, owner] of [['t-1', 'alice'], ['t-2', 'alice'], ['t-3', 'bob']]) 
 }
 await db.execute("INSERT INTO ps_data__lists(id, data) VALUES ('l-1', json_object('name', 'shared', 'owner_id', 'alice'))");
 await db.execute("INSERT INTO ps_untyped(type, id, data) VALUES ('comments', 'c-1', '{}'), ('comments', 'c-2', '{}'), ('tags', 'g-1', '{}')");
+// The time of the last complete sync, as the client records it (unix seconds).
+await db.execute("INSERT INTO ps_sync_state(priority, last_synced_at) VALUES (2147483647, 1795000000)");
 
 // Local writes, as the app makes them: these queue uploads in ps_crud.
 await db.execute("INSERT INTO todos(id, description, owner_id, done) VALUES ('t-4', 'new', 'alice', 0)");
