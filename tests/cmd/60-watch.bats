@@ -49,6 +49,7 @@ watch_wait() {
 	done
 	if kill -0 "$WPID" 2>/dev/null; then
 		kill -9 "$WPID"
+		rm -f "/dev/shm/mongoc-$WPID"
 		echo "watch did not stop" >&2
 		return 1
 	fi
@@ -162,6 +163,8 @@ line() {
 	watch_start
 	kill -KILL "$WPID"
 	wait "$WPID" || true
+	# What a killed process leaves of libmongoc's (see tests/run.sh).
+	rm -f "/dev/shm/mongoc-$WPID"
 	for _ in $(seq 100); do [ "$(watch_slots)" = 0 ] && break; sleep 0.05; done
 	[ "$(watch_slots)" = 0 ]
 }
