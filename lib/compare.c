@@ -764,9 +764,9 @@ int sc_compare_sqlite(const char *path, sc_pg *server, const sc_cmp_opts *o, sc_
 	if (o->ids) {
 		for (size_t i = 0; i < r->ntables; i++) {
 			sc_cmp_table *t = &r->tables[i];
-			if (t->local < 0 || t->server < 0 || t->note || (t->local == t->server && !o->checksum && false))
-				continue;
-			if (t->local == t->server && t->local == 0)
+			/* Equal counts can still hide different ids: every table
+			 * present on both sides with rows is merged. */
+			if (t->local < 0 || t->server < 0 || t->note || (t->local == 0 && t->server == 0))
 				continue;
 			char *tbl = sc_xasprintf(r->powersync ? "ps_data__%s" : "%s", t->name);
 			char *qi = sqlite_ident(tbl);
