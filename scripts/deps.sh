@@ -16,6 +16,8 @@ packages=(
 # compare with (npm packages jose, @powersync/service-sync-rules); a machine
 # that has node already keeps it.
 command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
+# Node's headers, for compiling better-sqlite3 (the PowerSync SDK's SQLite).
+[ -f /usr/include/node/node.h ] || packages+=(libnode-dev)
 
 missing=()
 for p in "${packages[@]}"; do
