@@ -125,7 +125,7 @@ static int on_opt(sc_ctx *ctx, int id, const char *arg, void *data)
 	case OPT_AUD: push(&o->aud, &o->naud, arg); return 0;
 	case OPT_ISS: o->iss = arg; return 0;
 	case OPT_TTL:
-		if (!sc_parse_duration(arg, &o->ttl))
+		if (!sc_parse_whole_duration(arg, &o->ttl))
 			return sc_cli_usage_error(ctx, "--ttl takes a duration such as 300, 5m, 1h, not '%s'", arg);
 		return 0;
 	case OPT_CLAIM: return push_kv(ctx, "--claim", arg, &o->claims, &o->nclaims);
@@ -143,7 +143,7 @@ static int on_opt(sc_ctx *ctx, int id, const char *arg, void *data)
 		return 0;
 	}
 	case OPT_MAX_LIFETIME:
-		if (!sc_parse_duration(arg, &o->max_lifetime))
+		if (!sc_parse_whole_duration(arg, &o->max_lifetime))
 			return sc_cli_usage_error(ctx, "--max-lifetime takes a duration such as 3600, 1h, 1d, not '%s'", arg);
 		return 0;
 	case OPT_BATCH: o->batch = true; return 0;

@@ -39,27 +39,6 @@ static const sc_opt opts[] = {
 	{ 0 },
 };
 
-/* Seconds, fractions allowed, with s/m/h: "0.5", "2s", "5m". */
-static bool parse_seconds_f(const char *t, double *out)
-{
-	char *end;
-	errno = 0;
-	double v = strtod(t, &end);
-	if (errno || end == t || !(v > 0) || v > 31536000.0)
-		return false;
-	double mul = 1;
-	if (*end == 's')
-		end++;
-	else if (*end == 'm')
-		mul = 60, end++;
-	else if (*end == 'h')
-		mul = 3600, end++;
-	if (*end)
-		return false;
-	*out = v * mul;
-	return true;
-}
-
 static int on_opt(sc_ctx *ctx, int id, const char *arg, void *data)
 {
 	watch_opts *o = data;
@@ -94,12 +73,12 @@ static int on_opt(sc_ctx *ctx, int id, const char *arg, void *data)
 		return 0;
 	}
 	case OPT_DURATION:
-		if (!parse_seconds_f(arg, &o->duration))
+		if (!sc_parse_duration(arg, &o->duration))
 			return sc_cli_usage_error(ctx, "--duration takes a duration such as 30, 30s, 5m, not '%s'", arg);
 		return 0;
 	case OPT_PROBE: o->probe = true; return 0;
 	case OPT_INTERVAL:
-		if (!parse_seconds_f(arg, &o->interval))
+		if (!sc_parse_duration(arg, &o->interval))
 			return sc_cli_usage_error(ctx, "--interval takes a duration such as 1, 0.5, 2s, not '%s'", arg);
 		return 0;
 	}

@@ -15,30 +15,6 @@
 
 #define MAX_JWKS_BYTES (1u << 20)
 
-bool sc_parse_duration(const char *text, long *out)
-{
-	if (!text || !*text)
-		return false;
-	errno = 0;
-	char *end;
-	long v = strtol(text, &end, 10);
-	if (errno || end == text || v <= 0)
-		return false;
-	long mul = 1;
-	if (*end == 's')
-		end++;
-	else if (*end == 'm')
-		mul = 60, end++;
-	else if (*end == 'h')
-		mul = 3600, end++;
-	else if (*end == 'd')
-		mul = 86400, end++;
-	if (*end || v > 315360000L / mul)
-		return false;
-	*out = v * mul;
-	return true;
-}
-
 void sc_format_time_utc(long long t, char out[32])
 {
 	time_t tt = (time_t)t;

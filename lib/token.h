@@ -10,8 +10,6 @@
 
 #include "jose.h"
 
-/* "300", "300s", "5m", "1h", "1d": seconds (1 .. 10 years). */
-bool sc_parse_duration(const char *text, long *out);
 /* 2026-11-22T03:35:00Z */
 void sc_format_time_utc(long long t, char out[32]);
 

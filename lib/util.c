@@ -73,6 +73,37 @@ bool sc_parse_seconds(const char *text, int *out)
 	return true;
 }
 
+bool sc_parse_duration(const char *text, double *seconds)
+{
+	if (!text || !*text)
+		return false;
+	errno = 0;
+	char *end;
+	double v = strtod(text, &end);
+	if (errno || end == text || !(v > 0))
+		return false;
+	double mul = 1;
+	switch (*end) {
+	case 's': end++; break;
+	case 'm': mul = 60, end++; break;
+	case 'h': mul = 3600, end++; break;
+	case 'd': mul = 86400, end++; break;
+	}
+	if (*end || !(v * mul <= 315360000.0))
+		return false;
+	*seconds = v * mul;
+	return true;
+}
+
+bool sc_parse_whole_duration(const char *text, long *seconds)
+{
+	double v;
+	if (!sc_parse_duration(text, &v) || v < 1 || v != (double)(long)v)
+		return false;
+	*seconds = (long)v;
+	return true;
+}
+
 char *sc_read_file(const char *path, size_t max_bytes, size_t *len_out,
 		   const char *what, sc_error *err)
 {

@@ -15,6 +15,11 @@ bool sc_parse_size(const char *text, int64_t *out);
 char *sc_format_size(int64_t bytes);
 /* Whole seconds, 1..86400. */
 bool sc_parse_seconds(const char *text, int *out);
+/* "0.5", "30", "30s", "5m", "1.5h", "1d": seconds, more than 0 and at most
+ * 10 years. */
+bool sc_parse_duration(const char *text, double *seconds);
+/* The same, but only a whole number of seconds (at least 1). */
+bool sc_parse_whole_duration(const char *text, long *seconds);
 
 /* Reads a whole file (at most max_bytes). Unreadable or too large: exit 2
  * error naming `what` (the option or role of the file). */

@@ -112,6 +112,36 @@ static void parse_seconds_bounds(void **state)
 	assert_false(sc_parse_seconds("86401", &v));
 }
 
+static void parse_duration_units_and_bounds(void **state)
+{
+	(void)state;
+	double d;
+	assert_true(sc_parse_duration("0.5", &d));
+	assert_true(d == 0.5);
+	assert_true(sc_parse_duration("30s", &d));
+	assert_true(d == 30);
+	assert_true(sc_parse_duration("1.5h", &d));
+	assert_true(d == 5400);
+	assert_true(sc_parse_duration("2d", &d));
+	assert_true(d == 172800);
+	assert_false(sc_parse_duration("0", &d));
+	assert_false(sc_parse_duration("-1m", &d));
+	assert_false(sc_parse_duration("5x", &d));
+	assert_false(sc_parse_duration("5mm", &d));
+	assert_false(sc_parse_duration("nan", &d));
+	assert_false(sc_parse_duration("inf", &d));
+	assert_false(sc_parse_duration("3651d", &d));
+	assert_false(sc_parse_duration("", &d));
+
+	long w;
+	assert_true(sc_parse_whole_duration("5m", &w));
+	assert_int_equal(w, 300);
+	assert_true(sc_parse_whole_duration("0.5m", &w));
+	assert_int_equal(w, 30);
+	assert_false(sc_parse_whole_duration("0.5", &w));
+	assert_false(sc_parse_whole_duration("1.25s", &w));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -123,6 +153,7 @@ int main(void)
 		cmocka_unit_test(line_of_offset_counts_lines_and_columns),
 		cmocka_unit_test(sha256_matches_the_known_vector),
 		cmocka_unit_test(parse_seconds_bounds),
+		cmocka_unit_test(parse_duration_units_and_bounds),
 	};
 	return cmocka_run_group_tests_name("util", tests, NULL, NULL);
 }
