@@ -785,8 +785,12 @@ static cJSON *single_table(rctx *c, cJSON *sel, query_kind kind, bool *is_functi
 {
 	*is_function = false;
 	cJSON *from = cJSON_GetObjectItemCaseSensitive(sel, "fromClause");
-	if (!from)
+	if (!from) {
+		/* Parameter queries may have no FROM; the caller checks first. */
+		if (kind != Q_PARAMETER)
+			sql_diag(c, SC_RULES_ERROR, 0, "Must SELECT from a single table");
 		return NULL;
+	}
 	cJSON *first = cJSON_GetArrayItem(from, 0);
 	const char *t;
 	cJSON *n = node_of(first, &t);
@@ -812,6 +816,16 @@ static cJSON *single_table(rctx *c, cJSON *sel, query_kind kind, bool *is_functi
 	return n;
 }
 
+/* The schema (NULL when unqualified), table and alias (NULL when none) of a
+ * RangeVar. */
+static void range_names(cJSON *rv, const char **schema, const char **rel, const char **alias)
+{
+	*schema = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rv, "schemaname"));
+	*rel = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rv, "relname"));
+	*alias = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(rv, "alias"), "aliasname"));
+}
+
 static void data_query(rctx *c, yaml_node_t *node, char **params, size_t nparams, bool params_known,
 		       cJSON *bucket_info)
 {
@@ -830,15 +844,11 @@ static void data_query(rctx *c, yaml_node_t *node, char **params, size_t nparams
 	bool fn;
 	cJSON *rv = single_table(c, sel, Q_DATA, &fn);
 	if (!rv) {
-		if (!cJSON_GetObjectItemCaseSensitive(sel, "fromClause"))
-			sql_diag(c, SC_RULES_ERROR, 0, "Must SELECT from a single table");
 		cJSON_Delete(tree);
 		return;
 	}
-	const char *schema = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rv, "schemaname"));
-	const char *rel = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rv, "relname"));
-	const char *alias = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
-		cJSON_GetObjectItemCaseSensitive(rv, "alias"), "aliasname"));
+	const char *schema, *rel, *alias;
+	range_names(rv, &schema, &rel, &alias);
 	if (!schema)
 		check_case(c, loc_of(rv), rel);
 	qstate q;
@@ -963,13 +973,13 @@ static char **parameter_query(rctx *c, size_t *nout, bool accept_dangerous, cJSO
 				return NULL;
 			}
 			check_list(c, &q, cJSON_GetObjectItemCaseSensitive(call, "args"));
-			const char *alias = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
-				cJSON_GetObjectItemCaseSensitive(rv, "alias"), "aliasname"));
+			const char *schema, *rel, *alias;
+			range_names(rv, &schema, &rel, &alias);
 			q.table_alias = alias ? alias : "json_each";
 		} else {
-			const char *schema = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rv, "schemaname"));
-			const char *rel = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rv, "relname"));
-			if (cJSON_GetObjectItemCaseSensitive(rv, "alias"))
+			const char *schema, *rel, *alias;
+			range_names(rv, &schema, &rel, &alias);
+			if (alias)
 				sql_diag(c, SC_RULES_ERROR, loc_of(rv), "Table aliases not supported in parameter queries");
 			if (!schema)
 				check_case(c, loc_of(rv), rel);
@@ -1037,8 +1047,8 @@ static void stream_query(rctx *c, cJSON *info, bool accept_dangerous, int editio
 		const char *t3;
 		cJSON *rv3 = node_of(first, &t3);
 		if (rv3 && strcmp(t3, "RangeVar") == 0) {
-			const char *sch = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rv3, "schemaname"));
-			const char *rel = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rv3, "relname"));
+			const char *sch, *rel, *alias3;
+			range_names(rv3, &sch, &rel, &alias3);
 			char *src = sc_xasprintf("%s.%s", sch ? sch : "public", rel);
 			add_unique(c->out->source_tables, src);
 			add_unique(cJSON_GetObjectItemCaseSensitive(info, "source_tables"), src);
@@ -1053,15 +1063,11 @@ static void stream_query(rctx *c, cJSON *info, bool accept_dangerous, int editio
 	}
 	cJSON *rv = single_table(c, sel, Q_STREAM, &fn);
 	if (!rv) {
-		if (!cJSON_GetObjectItemCaseSensitive(sel, "fromClause"))
-			sql_diag(c, SC_RULES_ERROR, 0, "Must SELECT from a single table");
 		cJSON_Delete(tree);
 		return;
 	}
-	const char *schema = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rv, "schemaname"));
-	const char *rel = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rv, "relname"));
-	const char *alias = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
-		cJSON_GetObjectItemCaseSensitive(rv, "alias"), "aliasname"));
+	const char *schema, *rel, *alias;
+	range_names(rv, &schema, &rel, &alias);
 	qstate q;
 	memset(&q, 0, sizeof q);
 	q.kind = Q_STREAM;
