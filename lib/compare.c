@@ -14,12 +14,6 @@
 #include "util.h"
 #include "yamldoc.h"
 
-/* Both sides format values alike, so equal rows hash alike. */
-static const char *const SESSION_SQL =
-	"SELECT set_config('TimeZone', 'UTC', false), set_config('DateStyle', 'ISO, MDY', false),"
-	" set_config('IntervalStyle', 'postgres', false), set_config('extra_float_digits', '3', false),"
-	" set_config('bytea_output', 'hex', false)";
-
 void sc_cmp_result_free(sc_cmp_result *r)
 {
 	for (size_t i = 0; i < r->ntables; i++) {
@@ -821,7 +815,7 @@ out:
 
 static int pg_side(sc_pg *pg, const sc_cmp_opts *o, sc_cmp_result *r, bool local, sc_error *err)
 {
-	if (sc_pg_command(pg, SESSION_SQL, 0, NULL, err) != 0 ||
+	if (sc_pg_canonical_session(pg, err) != 0 ||
 	    sc_pg_command(pg, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL, err) != 0)
 		return -1;
 	const char *p[] = { o->schema ? o->schema : "public" };

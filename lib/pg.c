@@ -111,9 +111,15 @@ static sc_pg *connect_with(const char *conninfo, const char *what, int timeout_s
 	char timeout[16];
 	/* libpq's minimum effective connect_timeout is 2 s. */
 	snprintf(timeout, sizeof timeout, "%d", pg->timeout_s < 2 ? 2 : pg->timeout_s);
-	const char *keys[] = { "dbname", "connect_timeout", "fallback_application_name",
-			       replication ? "replication" : NULL, NULL };
-	const char *vals[] = { conninfo, timeout, "syncctl", "database", NULL };
+	/* Keepalives and tcp_user_timeout notice a peer that went away
+	 * silently, so even a statement without a deadline cannot hang. */
+	char idle[16], user_ms[24];
+	snprintf(idle, sizeof idle, "%d", pg->timeout_s);
+	snprintf(user_ms, sizeof user_ms, "%d", pg->timeout_s * 3000);
+	const char *keys[] = { "dbname", "connect_timeout", "fallback_application_name", "keepalives",
+			       "keepalives_idle", "keepalives_interval", "keepalives_count",
+			       "tcp_user_timeout", replication ? "replication" : NULL, NULL };
+	const char *vals[] = { conninfo, timeout, "syncctl", "1", idle, idle, "3", user_ms, "database", NULL };
 	sc_log_verbose("connecting to %s (timeout %d s)", pg->display, pg->timeout_s);
 	pg->conn = PQconnectdbParams(keys, vals, 1);
 	if (!pg->conn || PQstatus(pg->conn) != CONNECTION_OK) {
@@ -181,10 +187,13 @@ static void set_server_error(sc_pg *pg, PGresult *res, sc_error *err)
 /* Waits for the answer to what was sent, within the deadline. */
 static PGresult *wait_result(sc_pg *pg, sc_error *err)
 {
+	/* timeout_s 0: a long data statement with no client deadline (the
+	 * server's lock_timeout and TCP keepalives still end a stall). */
+	bool forever = pg->timeout_s <= 0;
 	double deadline = sc_now_ms() + pg->timeout_s * 1000.0 + 500.0;
 	int fd = PQsocket(pg->conn);
 	while (PQisBusy(pg->conn)) {
-		double left = deadline - sc_now_ms();
+		double left = forever ? 60000.0 : deadline - sc_now_ms();
 		if (left <= 0) {
 			sc_error_set(err, SC_EXIT_FAILED,
 				     "%s did not answer within %d s (raise --timeout if the work is slow)",
@@ -240,6 +249,49 @@ static PGresult *wait_result(sc_pg *pg, sc_error *err)
 		set_server_error(pg, keep, err);
 	}
 	return keep;
+}
+
+int sc_pg_send(sc_pg *pg, const char *sql, int nparams, const char *const *params, sc_error *err)
+{
+	if (!pg->conn) {
+		sc_error_set(err, SC_EXIT_FAILED, "the connection to %s is closed", pg->display);
+		return -1;
+	}
+	sc_log_verbose("SQL: %s", sql);
+	if (!PQsendQueryParams(pg->conn, sql, nparams, NULL, params, NULL, NULL, 0)) {
+		char *m = clean_message(PQerrorMessage(pg->conn), pg->secret, NULL);
+		sc_error_set(err, SC_EXIT_FAILED, "lost the connection to %s: %s", pg->display, m);
+		free(m);
+		return -1;
+	}
+	return 0;
+}
+
+PGresult *sc_pg_wait(sc_pg *pg, sc_error *err)
+{
+	if (!pg->conn) {
+		sc_error_set(err, SC_EXIT_FAILED, "the connection to %s is closed", pg->display);
+		return NULL;
+	}
+	PGresult *r = wait_result(pg, err);
+	ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+	if (r && st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK && st != PGRES_COPY_IN &&
+	    st != PGRES_COPY_OUT) {
+		PQclear(r);
+		return NULL;
+	}
+	return r;
+}
+
+int sc_pg_canonical_session(sc_pg *pg, sc_error *err)
+{
+	if (PQsetClientEncoding(pg->conn, "UTF8") != 0) {
+		sc_error_set(err, SC_EXIT_FAILED, "%s cannot use client_encoding UTF8", pg->display);
+		return -1;
+	}
+	return sc_pg_command(pg, "SELECT set_config('TimeZone', 'UTC', false), set_config('DateStyle', 'ISO, MDY', false),"
+			     " set_config('IntervalStyle', 'postgres', false), set_config('extra_float_digits', '3', false),"
+			     " set_config('bytea_output', 'hex', false)", 0, NULL, err);
 }
 
 PGresult *sc_pg_exec_keep(sc_pg *pg, const char *sql, int nparams, const char *const *params,

@@ -49,6 +49,15 @@ PGresult *sc_pg_exec(sc_pg *pg, const char *sql, int nparams, const char *const 
 		     sc_error *err);
 PGresult *sc_pg_exec_keep(sc_pg *pg, const char *sql, int nparams, const char *const *params,
 			  sc_error *err);
+/* Sends a statement without waiting; sc_pg_wait waits for its result
+ * (NULL with err set on an error; COPY IN/OUT results are returned for the
+ * caller to stream). A pg with timeout_s 0 waits without a deadline. */
+int sc_pg_send(sc_pg *pg, const char *sql, int nparams, const char *const *params, sc_error *err);
+PGresult *sc_pg_wait(sc_pg *pg, sc_error *err);
+/* Session settings under which equal values print alike on any two
+ * servers (UTC, ISO dates, postgres intervals, exact floats, hex bytea,
+ * UTF-8), so hashes of a row's text can be compared across servers. */
+int sc_pg_canonical_session(sc_pg *pg, sc_error *err);
 /* Runs a statement and discards its result; 0 or -1. */
 int sc_pg_command(sc_pg *pg, const char *sql, int nparams, const char *const *params,
 		  sc_error *err);
