@@ -38,6 +38,8 @@ enum {
 	OPT_STORAGE, OPT_SERVICE, OPT_API_TOKEN_FILE, OPT_TOKEN_ENDPOINT, OPT_UPLOAD_ENDPOINT,
 	OPT_ONLY, OPT_SKIP,
 	OPT_LOCAL, OPT_USER, OPT_IDS, OPT_LIMIT, OPT_CHECKSUM, OPT_SCHEMA,
+	OPT_REMOTE, OPT_DIRECTION, OPT_TENANT_COLUMN, OPT_TENANT, OPT_CONFLICT, OPT_UPDATED_COLUMN,
+	OPT_DELETE, OPT_WAIT,
 };
 
 struct sc_ctx;
@@ -68,7 +70,7 @@ extern const sc_opt sc_global_opts[];
 
 /* Command entries, one per file (cmd/cmd_NAME.c). */
 extern const sc_cmd cmd_doctor, cmd_slots, cmd_publications, cmd_schema, cmd_rules, cmd_token,
-	cmd_compare, cmd_storage, cmd_service, cmd_watch, cmd_version, cmd_help, cmd_completion;
+	cmd_compare, cmd_tenant_sync, cmd_storage, cmd_service, cmd_watch, cmd_version, cmd_help, cmd_completion;
 
 /* The deployment's settings, from flags, environment, env file and the
  * service config (DESIGN.md §4), as doctor, storage and service use them. */

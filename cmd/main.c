@@ -15,6 +15,7 @@ const sc_cmd *const sc_commands[] = {
 	&cmd_rules,
 	&cmd_token,
 	&cmd_compare,
+	&cmd_tenant_sync,
 	&cmd_storage,
 	&cmd_service,
 	&cmd_watch,

@@ -10,7 +10,7 @@ _syncctl()
         words=("${COMP_WORDS[@]}"); cword=$COMP_CWORD
         cur=${COMP_WORDS[COMP_CWORD]}; prev=${COMP_WORDS[COMP_CWORD-1]}
     fi
-    local commands="doctor slots publications schema rules token compare storage service watch version help completion"
+    local commands="doctor slots publications schema rules token compare tenant-sync storage service watch version help completion"
     local global=" --json --color --quiet -q --verbose -v --strict --timeout --env-file --powersync-config --help -h"
     local cmd="" i
     for ((i = 1; i < cword; i++)); do
@@ -121,6 +121,21 @@ _syncctl()
                 --schema) return ;;
             esac
             opts=" --server --local --table -t --user --rules --ids --limit --checksum --schema"
+            ;;
+        tenant-sync)
+            case "$prev" in
+                --local) return ;;
+                --remote) return ;;
+                --direction|-d) COMPREPLY=($(compgen -W "to-remote to-local both" -- "$cur")); return ;;
+                --table|-t) return ;;
+                --tenant-column) return ;;
+                --tenant) return ;;
+                --conflict) COMPREPLY=($(compgen -W "skip newer local remote" -- "$cur")); return ;;
+                --updated-column) return ;;
+                --key) return ;;
+                --wait) return ;;
+            esac
+            opts=" --local --remote --direction -d --table -t --tenant-column --tenant --conflict --updated-column --key --delete --dry-run -n --wait"
             ;;
         storage)
             case "$prev" in
