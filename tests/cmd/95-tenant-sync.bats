@@ -353,6 +353,16 @@ title() { q "$1" -c "SELECT title FROM items WHERE id = $2"; }
 	expect_status 0
 	[ "$(count to-remote "public.$T" updated)" = 2 ]
 	[ "$(q "$B" -c "SELECT count(*) FROM \"we\"\"ird; tbl ü\" WHERE \"ünï cödé\" = 'ö'")" = 2 ]
+	# Keys that COPY must escape: tab, newline, backslash, a literal \N.
+	for u in "$A" "$B"; do q "$u" -c "CREATE TABLE odd (k text PRIMARY KEY, v int)"; done
+	q "$A" -c "INSERT INTO odd VALUES (E'a\\tb', 1), (E'line\\nbreak', 2), (E'back\\\\slash', 3), (E'\\\\N', 4), ('', 5)"
+	q "$B" -c "INSERT INTO odd VALUES (E'a\\tb', 0), (E'\\\\N', 0)"
+	ts --direction to-remote --table odd --json
+	expect_status 0
+	[ "$(count to-remote odd updated)" = 2 ]
+	[ "$(count to-remote odd inserted)" = 3 ]
+	[ "$(dump "$B" odd)" = "$(dump "$A" odd)" ]
+	[ "$(q "$B" -c "SELECT string_agg(v::text, ',' ORDER BY v) FROM odd WHERE k IN (E'a\\tb', E'line\\nbreak', E'back\\\\slash', E'\\\\N', '')")" = 1,2,3,4,5 ]
 }
 
 @test "a wrong password: exit 3, the password never printed" {
