@@ -827,6 +827,8 @@ static int merge_table(run *R, tab *t)
 		return -1;
 	}
 	b.pending = true;
+	if (o->on_progress)
+		o->on_progress(o->ud, t->name, "hashing rows on both servers", 0);
 	bool failed = false;
 	bool ha = hs_next(R, &a, &failed), hb = hs_next(R, &b, &failed);
 	long long seen = 0;
@@ -1048,6 +1050,8 @@ static int apply_rows(run *R, tab *t, int to)
 	int from = !to;
 	const char *over = t->s[to].identity ? " OVERRIDING SYSTEM VALUE" : "";
 	if (t->out->direct[from]) {
+		if (R->o->on_progress)
+			R->o->on_progress(R->o->ud, t->name, to ? "copying to remote" : "copying to local", 0);
 		const char *fmt = t->binary ? " (FORMAT binary)" : "";
 		char *out = sc_xasprintf("COPY (SELECT %s FROM %s t%s) TO STDOUT%s", t->tcollist, t->s[from].qt, t->scope, fmt);
 		char *into = sc_xasprintf("COPY %s (%s) FROM STDIN%s", t->s[to].qt, t->collist, fmt);
@@ -1253,7 +1257,7 @@ static int sync_all(run *R)
 		for (size_t k = 0; k < R->ntabs; k++) {
 			tab *t = &R->tabs[R->order[k]];
 			double t0 = sc_now_ms();
-			if (o->on_progress && receives(t, to))
+			if (o->on_progress && receives(t, to) && !t->out->direct[!to])
 				o->on_progress(o->ud, t->name, to ? "writing to remote" : "writing to local", 0);
 			if (apply_rows(R, t, to) != 0)
 				return -1;

@@ -442,3 +442,17 @@ title() { q "$1" -c "SELECT title FROM items WHERE id = $2"; }
 	expect_status 0
 	[ "$(count to-remote tenants unchanged)" = 3 ]
 }
+
+@test "progress on stderr only when it is a terminal" {
+	q "$A" -c "$DATA"
+	q "$B" -c "$DATA"
+	q "$A" -c "UPDATE tenants SET name = 'x'"
+	script -qec "$SYNCCTL tenant-sync --local '$A' --remote '$B' --direction to-remote --table tenants" /dev/null >"$W/tty"
+	grep -q "tenants: hashing rows on both servers" "$W/tty"
+	grep -q "tenants  to-remote  0         3" "$W/tty"
+	q "$A" -c "UPDATE tenants SET name = 'y'"
+	ts --direction to-remote --table tenants
+	expect_status 0
+	[ -z "$stderr" ]
+	[[ "$output" != *hashing* ]]
+}
