@@ -639,6 +639,7 @@ typedef struct hstream {
 	PGresult *res;
 	int row, nrows;
 	bool pending, done;
+	sc_buf prev;              /* --key: the previous key, to refuse duplicates */
 } hstream;
 
 static int hs_fetch(run *R, hstream *h)
@@ -703,6 +704,25 @@ static int key_cmp(const tab *t, const hstream *a, const hstream *b)
 			return c < 0 ? -1 : 1;
 	}
 	return 0;
+}
+
+static char *key_text(const tab *t, const hstream *h);
+
+/* Rows are matched one to one: a --key that is not unique on a side is an
+ * error (a primary key always is). Called once per row, before it is used. */
+static bool key_repeats(run *R, tab *t, int side, hstream *h)
+{
+	if (!R->o->nkey)
+		return false;
+	char *k = key_text(t, h);
+	bool same = h->prev.len && !strcmp(sc_buf_str(&h->prev), k);
+	if (same)
+		sc_error_set(R->err, SC_EXIT_USAGE, "--key does not identify rows of %s: key (%s) is on %s more than once; "
+			     "name unique columns", t->name, k, SIDE[side]);
+	h->prev.len = 0;
+	sc_buf_puts(&h->prev, k);
+	free(k);
+	return same;
 }
 
 static void spool(run *R, tab *t, int side, int kind, const hstream *h)
@@ -833,16 +853,24 @@ static int merge_table(run *R, tab *t)
 	bool ha = hs_next(R, &a, &failed), hb = hs_next(R, &b, &failed);
 	long long seen = 0;
 	size_t hcol = t->nkeys;
+	bool new_a = true, new_b = true;
 	while (!failed && (ha || hb)) {
+		if ((ha && new_a && key_repeats(R, t, 0, &a)) || (hb && new_b && key_repeats(R, t, 1, &b))) {
+			failed = true;
+			break;
+		}
+		new_a = new_b = false;
 		if (o->on_progress && ++seen % 100000 == 0)
 			o->on_progress(o->ud, t->name, "compared", seen);
 		int c = !ha ? 1 : !hb ? -1 : key_cmp(t, &a, &b);
 		if (c < 0) {
 			one_sided(R, t, 0, &a);
 			ha = hs_next(R, &a, &failed);
+			new_a = true;
 		} else if (c > 0) {
 			one_sided(R, t, 1, &b);
 			hb = hs_next(R, &b, &failed);
+			new_b = true;
 		} else {
 			if (!strcmp(PQgetvalue(a.res, a.row, (int)hcol), PQgetvalue(b.res, b.row, (int)hcol))) {
 				t->out->unchanged++;
@@ -871,10 +899,13 @@ static int merge_table(run *R, tab *t)
 			}
 			ha = hs_next(R, &a, &failed);
 			hb = hs_next(R, &b, &failed);
+			new_a = new_b = true;
 		}
 	}
 	PQclear(a.res);
 	PQclear(b.res);
+	sc_buf_free(&a.prev);
+	sc_buf_free(&b.prev);
 	if (failed || R->err->code)
 		return -1;
 	if (sc_pg_command(R->pg[0], "CLOSE sc_h", 0, NULL, R->err) != 0 ||
@@ -1197,6 +1228,12 @@ static int sync_all(run *R)
 		for (int s = 0; s < 2; s++)
 			if (read_side(R, s, t) != 0)
 				return -1;
+		for (size_t k = 0; k < i; k++)
+			if (!strcmp(R->tabs[k].s[0].oid, t->s[0].oid)) {
+				sc_error_set(R->err, SC_EXIT_USAGE, "--table %s and --table %s are the same table (%s)",
+					     R->tabs[k].name, t->name, t->s[0].qt);
+				return -1;
+			}
 		if (plan_table(R, t) != 0)
 			return -1;
 	}

@@ -336,6 +336,17 @@ title() { q "$1" -c "SELECT title FROM items WHERE id = $2"; }
 	ts --direction to-remote --table loose --key nope
 	expect_status 2
 	[[ "$stderr" == *"key column nope is not a column of loose"* ]]
+	# A --key that does not identify rows is refused before anything is written.
+	q "$B" -c "INSERT INTO loose VALUES ('c', 't1', 7), ('d', 't1', 7)"
+	q "$A" -c "INSERT INTO loose VALUES ('e', 't1', 7), ('f', 't1', 7)"
+	before=$(dump "$B" loose)
+	ts --direction both --table loose --key tenant_id,n
+	expect_status 2
+	[[ "$stderr" == *"--key does not identify rows of loose: key (t1, 7) is on local more than once"* ]]
+	[ "$(dump "$B" loose)" = "$before" ]
+	ts --direction to-remote --table loose --table public.loose --key code
+	expect_status 2
+	[[ "$stderr" == *"--table loose and --table public.loose are the same table"* ]]
 }
 
 @test "hostile table, column and tenant names: quotes, spaces, semicolons, unicode" {
