@@ -135,6 +135,26 @@ count() {
 	same tenants items notes members
 }
 
+@test "changes a value hash would miss are found: jsonb nesting, array shape and bounds, numeric scale, NULL against empty" {
+	for u in "$A" "$B"; do q "$u" -c "CREATE TABLE shapes (id int PRIMARY KEY, j jsonb, a int[], n numeric, t text, f float8)"; done
+	q "$A" -c "INSERT INTO shapes VALUES (1, '{\"a\": {\"b\": 1}, \"c\": 2}', '{1,2,3,4}', 1.5, NULL, 0), (2, '[[1], 2]', '{1,2}', 1, '', 1)"
+	q "$B" -c "INSERT INTO shapes VALUES (1, '{\"a\": {\"b\": 1, \"c\": 2}}', '{{1,2},{3,4}}', 1.50, '', '-0'), (2, '[[1, 2]]', '[0:1]={1,2}', 1.0, NULL, 1)"
+	ts --direction to-remote --table shapes --json
+	expect_status 0
+	[ "$(count to-remote shapes updated)" = 2 ]
+	[ "$(dump "$B" shapes)" = "$(dump "$A" shapes)" ]
+	# One difference at a time, each equal to local's value for a value
+	# hash (the same elements, keys, number or zero) but not the same.
+	for change in "j = '[[1, 2]]' WHERE id = 2" "a = '{{1},{2}}' WHERE id = 2" "a = '[5:6]={1,2}' WHERE id = 2" \
+		"n = 1.000 WHERE id = 2" "t = NULL WHERE id = 2" "f = '-0' WHERE id = 1"; do
+		q "$B" -c "UPDATE shapes SET $change"
+		ts --direction to-remote --table shapes --json
+		expect_status 0
+		[ "$(count to-remote shapes updated)" = 1 ] || { echo "not found: $change" >&2; return 1; }
+		[ "$(dump "$B" shapes)" = "$(dump "$A" shapes)" ]
+	done
+}
+
 @test "to-local: the remote side is the truth" {
 	q "$A" -c "$DATA"
 	q "$B" -c "$DATA"
