@@ -245,10 +245,7 @@ static int run(sc_ctx *ctx, int argc, char **argv)
 		if (ctx->cfg.flag[id] && sc_pg_conninfo_has_password(ctx->cfg.flag[id]))
 			sc_cli_warn(ctx, "a password in %s is visible to other users in ps; use %s, --env-file or ~/.pgpass",
 				    names[s], envs[s]);
-		char *what = sc_xasprintf("%s", names[s]);
-		int bad = sc_pg_check_conninfo(uri[s], what, &err);
-		free(what);
-		if (bad) {
+		if (sc_pg_check_conninfo(uri[s], names[s], &err) != 0) {
 			rc = sc_cli_fail(ctx, &err);
 			goto out;
 		}

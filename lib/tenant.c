@@ -288,15 +288,13 @@ static void free_side(side_info *s)
 static void problem(run *R, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void problem(run *R, const char *fmt, ...)
 {
+	char line[1024];
 	va_list ap;
 	va_start(ap, fmt);
-	sc_buf b = SC_BUF_INIT;
-	char line[1024];
 	vsnprintf(line, sizeof line, fmt, ap);
 	va_end(ap);
-	sc_buf_puts(&b, line);
 	R->r->problems = sc_xrealloc(R->r->problems, (R->r->nproblems + 1) * sizeof(char *));
-	R->r->problems[R->r->nproblems++] = sc_buf_take(&b);
+	R->r->problems[R->r->nproblems++] = sc_xstrdup(line);
 }
 
 static int read_side(run *R, int s, tab *t)
@@ -785,7 +783,7 @@ static void one_sided(run *R, tab *t, int side, const hstream *h)
 	}
 }
 
-static void conflict(run *R, tab *t, const hstream *a, const hstream *b, const char *why)
+static void conflict(run *R, tab *t, const hstream *a, const char *why)
 {
 	t->out->conflicts++;
 	R->r->nconflicts++;
@@ -800,7 +798,6 @@ static void conflict(run *R, tab *t, const hstream *a, const hstream *b, const c
 		cJSON_AddItemToArray(R->r->conflicts, c);
 	}
 	free(k);
-	(void)b;
 }
 
 static int hash_query(run *R, tab *t, int s)
@@ -887,15 +884,15 @@ static int merge_table(run *R, tab *t)
 				long long ua = na ? 0 : strtoll(PQgetvalue(a.res, a.row, (int)hcol + 1), NULL, 10);
 				long long ub = nb ? 0 : strtoll(PQgetvalue(b.res, b.row, (int)hcol + 1), NULL, 10);
 				if (na && nb)
-					conflict(R, t, &a, &b, "both updated columns are NULL");
+					conflict(R, t, &a, "both updated columns are NULL");
 				else if (!nb && (na || ua < ub))
 					send_row(R, t, 1, SC_TS_UPD, &b);
 				else if (!na && (nb || ua > ub))
 					send_row(R, t, 0, SC_TS_UPD, &a);
 				else
-					conflict(R, t, &a, &b, "the same updated time on both sides");
+					conflict(R, t, &a, "the same updated time on both sides");
 			} else {
-				conflict(R, t, &a, &b, "differs on both sides");
+				conflict(R, t, &a, "differs on both sides");
 			}
 			ha = hs_next(R, &a, &failed);
 			hb = hs_next(R, &b, &failed);
@@ -964,9 +961,8 @@ static int diff_table(run *R, tab *t)
 
 /* ---- applying ---- */
 
-static char *key_match(run *R, const tab *t, sc_pg *pg, const char *l, const char *r)
+static char *key_match(const tab *t, sc_pg *pg, const char *l, const char *r)
 {
-	(void)R;
 	sc_buf b = SC_BUF_INIT;
 	for (size_t i = 0; i < t->nkeys; i++) {
 		char *n = qi(pg, t->cols[t->keys[i]]->name);
@@ -1022,7 +1018,7 @@ static int transfer(run *R, tab *t, int from)
 		if (rc != 0)
 			return -1;
 		char *kname = sc_xasprintf("pg_temp.sc_k%c_%d", c, t->index);
-		char *m = key_match(R, t, src, "t", "k");
+		char *m = key_match(t, src, "t", "k");
 		const char *fmt = t->binary ? " (FORMAT binary)" : "";
 		char *out = sc_xasprintf("COPY (SELECT %s FROM %s t JOIN %s k ON %s) TO STDOUT%s", t->tcollist, t->s[from].qt, kname, m, fmt);
 		char *into = sc_xasprintf("COPY pg_temp.sc_d%c_%d (%s) FROM STDIN%s", c, t->index, t->collist, fmt);
@@ -1114,7 +1110,7 @@ static int apply_rows(run *R, tab *t, int to)
 			sc_buf_printf(&set, "%s%s = s.%s", n++ ? ", " : "", q, q);
 			free(q);
 		}
-		char *m = key_match(R, t, pg, "t", "s");
+		char *m = key_match(t, pg, "t", "s");
 		char *sql = sc_xasprintf("UPDATE %s t SET %s FROM pg_temp.sc_du_%d s WHERE %s", t->s[to].qt, set.data, t->index, m);
 		int rc = set.len ? expect(R, t, "updated", data_command(pg, sql, R->err), t->out->n[from][SC_TS_UPD], to) : 0;
 		free(sql);
@@ -1131,7 +1127,7 @@ static int apply_deletes(run *R, tab *t, int to)
 	if (!t->out->n[!to][SC_TS_DEL])
 		return 0;
 	sc_pg *pg = R->pg[to];
-	char *m = key_match(R, t, pg, "t", "k");
+	char *m = key_match(t, pg, "t", "k");
 	char *sql = sc_xasprintf("DELETE FROM %s t USING pg_temp.sc_kd_%d k WHERE %s", t->s[to].qt, t->index, m);
 	int rc = expect(R, t, "deleted", data_command(pg, sql, R->err), t->out->n[!to][SC_TS_DEL], to);
 	free(sql);
