@@ -487,3 +487,38 @@ title() { q "$1" -c "SELECT title FROM items WHERE id = $2"; }
 	[ -z "$stderr" ]
 	[[ "$output" != *hashing* ]]
 }
+
+@test "a row the application changes during the run is not overwritten: exit 3, nothing written, the next run converges" {
+	q "$A" -c "$DATA"
+	q "$B" -c "$DATA"
+	q "$A" -c "UPDATE items SET title = 'from local' WHERE id IN (1, 2)" -c "INSERT INTO members VALUES ('t2', 8, 'new')"
+	# The application holds row 1 on the remote, uncommitted, while the run
+	# takes its snapshot; the run's UPDATE waits for it.
+	mkfifo "$W/app"
+	psql "$B" -X -q -At -f "$W/app" >"$W/app.out" 2>&1 &
+	app=$!
+	exec 9>"$W/app"
+	echo "BEGIN; UPDATE items SET title = 'from the app' WHERE id = 1;" >&9
+	"$SYNCCTL" tenant-sync --local "$A" --remote "$B" --direction to-remote --table members --table items --timeout 30 >"$W/out" 2>"$W/err" &
+	pid=$!
+	for _ in $(seq 200); do
+		[ "$(q "$B" -c "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'syncctl' AND wait_event_type = 'Lock'")" = 1 ] && break
+		sleep 0.05
+	done
+	[ "$(q "$B" -c "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'syncctl' AND wait_event_type = 'Lock'")" = 1 ]
+	echo "COMMIT;" >&9
+	exec 9>&-
+	wait "$app"
+	status=0
+	wait "$pid" || status=$?
+	stderr=$(cat "$W/err")
+	expect_status 3
+	[[ "$stderr" == *"could not serialize access due to concurrent update"* ]]
+	# The application's change stands; none of the run's writes happened.
+	[ "$(title "$B" 1)" = "from the app" ]
+	[ "$(title "$B" 2)" != "from local" ]
+	[ "$(q "$B" -c "SELECT count(*) FROM members WHERE user_id = 8")" = 0 ]
+	ts --direction to-remote --table members --table items
+	expect_status 0
+	same items members
+}
