@@ -1,10 +1,30 @@
 #include "replication.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
 #include "util.h"
+
+int sc_wal_budget_pct(const char *wal_status, const double *safe_wal_size,
+		      const double *max_slot_wal_keep_size)
+{
+	if ((wal_status && strcmp(wal_status, "lost") == 0) || !safe_wal_size ||
+	    !max_slot_wal_keep_size || !(*max_slot_wal_keep_size > 0))
+		return -1;
+	/* Math.max(0, Math.round(safe / max * 100)); Math.round is floor(x + 0.5). */
+	double pct = floor(*safe_wal_size / *max_slot_wal_keep_size * 100.0 + 0.5);
+	if (pct < 0)
+		pct = 0;
+	return pct > 1e9 ? 1000000000 : (int)pct;
+}
+
+char *sc_wal_budget_message(int pct)
+{
+	return sc_xasprintf("WAL budget is low: %d%% remaining. The replication slot may be invalidated if WAL"
+			    " consumption continues at this rate. Consider increasing max_slot_wal_keep_size.", pct);
+}
 
 int sc_replication_check_settings(sc_pg *pg, sc_report *r, sc_error *err)
 {

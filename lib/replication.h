@@ -12,6 +12,20 @@
 #include "pg.h"
 #include "report.h"
 
+/* The sync service's WAL budget rule, one implementation for the slot
+ * checks and the service's diagnostics (powersync-service
+ * packages/service-core/src/api/diagnostics.ts, getSyncRulesStatus): the
+ * share of max_slot_wal_keep_size that the slot's safe_wal_size still leaves,
+ * in percent, rounded as JavaScript's Math.round and never below 0. -1 when
+ * the rule does not apply: no limit (-1 or unknown), no safe_wal_size, or a
+ * slot already lost. The budget is low at SC_WAL_BUDGET_LOW_PCT or less. */
+#define SC_WAL_BUDGET_LOW_PCT 50
+int sc_wal_budget_pct(const char *wal_status, const double *safe_wal_size,
+		      const double *max_slot_wal_keep_size);
+/* The service's own words for a low budget ("WAL budget is low: N%
+ * remaining. ..."); a fresh string. */
+char *sc_wal_budget_message(int pct);
+
 /* pg.wal_level, pg.max_replication_slots, pg.max_wal_senders, pg.role */
 int sc_replication_check_settings(sc_pg *pg, sc_report *r, sc_error *err);
 
