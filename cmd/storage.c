@@ -3,7 +3,6 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "../lib/storage.h"
 #include "cli.h"
@@ -58,9 +57,14 @@ static int run(sc_ctx *ctx, int argc, char **argv)
 	}
 	sc_report r;
 	sc_report_init(&r);
-	sc_storage_opts so = { s.storage, s.storage_type, s.db, ctx->timeout, (long long)time(NULL) };
-	sc_storage_check(&so, &r);
+	sc_storage_opts so = { s.storage, s.storage_type, s.db, ctx->timeout, 0 };
+	sc_error err;
+	int checked = sc_storage_check(&so, &r, &err);
 	rc = sc_cli_print_report(ctx, &r, NULL);
+	/* A check that could not be made (unreachable, not authorized) is not a
+	 * finding: exit 2 or 3, the report above says which check and why. */
+	if (checked != 0)
+		rc = err.code ? err.code : SC_EXIT_FAILED;
 	sc_report_free(&r);
 	sc_settings_free(&s);
 	return rc;

@@ -164,6 +164,26 @@ double sc_now_ms(void)
 
 /* Masks the value that follows each "password=" (case-insensitive) up to the
  * next '&', ' ' or end; quoted keyword values are masked to their quote. */
+double sc_wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+char *sc_format_age(double seconds)
+{
+	if (seconds < 0)
+		return sc_xasprintf("%.0f s in the future", -seconds);
+	if (seconds < 120)
+		return sc_xasprintf("%.0f s", seconds);
+	if (seconds < 7200)
+		return sc_xasprintf("%.0f min", seconds / 60);
+	if (seconds < 172800)
+		return sc_xasprintf("%.0f h", seconds / 3600);
+	return sc_xasprintf("%.0f d", seconds / 86400);
+}
+
 static void mask_password_params(sc_buf *b)
 {
 	char *s = b->data;

@@ -31,6 +31,11 @@ void sc_sha256_hex(const void *data, size_t len, char out[65]);
 
 /* Monotonic milliseconds. */
 double sc_now_ms(void);
+/* Milliseconds since the epoch (the wall clock), for ages of timestamps
+ * other systems wrote. */
+double sc_wall_ms(void);
+/* An age for people: "42 s", "12 min", "5 h", "3 d". Fresh string. */
+char *sc_format_age(double seconds);
 
 /* A copy of `uri` with any password shown as ***: the userinfo password of a
  * URI (scheme://user:secret@host) and password=... in a query string or a

@@ -64,3 +64,33 @@ q() {
 	shift
 	psql "$uri" -X -q -v ON_ERROR_STOP=1 -At "$@"
 }
+
+# Debian's python3, which has python3-mockupdb and python3-jwcrypto.
+PY=/usr/bin/python3
+
+# start_server SCRIPT ARGS..: a test server from tests/lib in the
+# background; its port in $PORT, its pid in $SPID.
+start_server() {
+	local script=$1
+	shift
+	$PY "$ROOT/tests/lib/$script" "$@" >"$BATS_TEST_TMPDIR/port" 2>"$BATS_TEST_TMPDIR/server.err" &
+	SPID=$!
+	for _ in $(seq 100); do
+		[ -s "$BATS_TEST_TMPDIR/port" ] && break
+		sleep 0.05
+	done
+	PORT=$(head -1 "$BATS_TEST_TMPDIR/port")
+	[ -n "$PORT" ] || { cat "$BATS_TEST_TMPDIR/server.err" >&2; return 1; }
+}
+
+stop_server() {
+	kill "$SPID" 2>/dev/null || true
+	wait "$SPID" 2>/dev/null || true
+}
+
+mongo_uri() { echo "mongodb://127.0.0.1:$PORT/powersync"; }
+
+# has_check ID: the report in $output has a check with that id.
+has_check() {
+	[ "$(json_get "any(c['id']=='$1' for c in d['checks'])")" = true ]
+}

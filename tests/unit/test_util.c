@@ -142,6 +142,23 @@ static void parse_duration_units_and_bounds(void **state)
 	assert_false(sc_parse_whole_duration("1.25s", &w));
 }
 
+static void format_age_reads_as_people_say_it(void **state)
+{
+	(void)state;
+	char *a = sc_format_age(42);
+	assert_string_equal(a, "42 s");
+	free(a);
+	a = sc_format_age(600);
+	assert_string_equal(a, "10 min");
+	free(a);
+	a = sc_format_age(5 * 3600);
+	assert_string_equal(a, "5 h");
+	free(a);
+	a = sc_format_age(3 * 86400);
+	assert_string_equal(a, "3 d");
+	free(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -154,6 +171,7 @@ int main(void)
 		cmocka_unit_test(sha256_matches_the_known_vector),
 		cmocka_unit_test(parse_seconds_bounds),
 		cmocka_unit_test(parse_duration_units_and_bounds),
+		cmocka_unit_test(format_age_reads_as_people_say_it),
 	};
 	return cmocka_run_group_tests_name("util", tests, NULL, NULL);
 }
