@@ -39,7 +39,7 @@ enum {
 	OPT_ONLY, OPT_SKIP,
 	OPT_LOCAL, OPT_USER, OPT_IDS, OPT_LIMIT, OPT_CHECKSUM, OPT_SCHEMA,
 	OPT_REMOTE, OPT_DIRECTION, OPT_TENANT_COLUMN, OPT_TENANT, OPT_CONFLICT, OPT_UPDATED_COLUMN,
-	OPT_DELETE, OPT_WAIT,
+	OPT_DELETE, OPT_WAIT, OPT_UPLOAD_TOKEN_FILE,
 };
 
 struct sc_ctx;
@@ -93,6 +93,10 @@ typedef struct sc_settings {
 	const char *upload_endpoint;
 	const char *api_token_file;
 	const char *key_file;
+	const char *secret_file;     /* an HS secret to mint with, instead of key_file */
+	const char *upload_token_file;
+	char *upload_token;          /* owned */
+	const char *key_origin;      /* where the signing key came from, or NULL */
 } sc_settings;
 
 /* Options for the settings (--storage, --service, --key, ...) shared by

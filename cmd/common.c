@@ -336,6 +336,8 @@ int sc_settings_opt(sc_ctx *ctx, sc_settings *s, int id, const char *arg)
 	}
 	case OPT_API_TOKEN_FILE: s->api_token_file = arg; return 0;
 	case OPT_KEY: s->key_file = arg; return 0;
+	case OPT_SECRET_FILE: s->secret_file = arg; return 0;
+	case OPT_UPLOAD_TOKEN_FILE: s->upload_token_file = arg; return 0;
 	case OPT_TOKEN_ENDPOINT: s->token_endpoint = arg; return 0;
 	case OPT_UPLOAD_ENDPOINT: s->upload_endpoint = arg; return 0;
 	}
@@ -343,6 +345,45 @@ int sc_settings_opt(sc_ctx *ctx, sc_settings *s, int id, const char *arg)
 }
 
 static bool file_is_loose(const char *path);
+
+/* A token kept in a file: trailing newlines dropped, a loose mode warned. */
+static char *read_token_file(sc_ctx *ctx, const char *path, const char *what, sc_error *err)
+{
+	size_t len;
+	char *t = sc_read_file(path, 16384, &len, what, err);
+	if (!t)
+		return NULL;
+	while (len && (t[len - 1] == '\n' || t[len - 1] == '\r'))
+		t[--len] = '\0';
+	if (file_is_loose(path))
+		sc_cli_warn(ctx, "%s is readable by group or others; chmod 600 %s", path, path);
+	return t;
+}
+
+/* The first HS (oct) key of the service config's inline client_auth.jwks,
+ * and its kid when no other is set. */
+static bool config_hs_key(sc_config *c, sc_key *out, char **kid)
+{
+	if (!c->ps_jwks_json)
+		return false;
+	sc_keyset ks;
+	sc_error err;
+	memset(&ks, 0, sizeof ks);
+	if (sc_keyset_from_jwks(c->ps_jwks_json, strlen(c->ps_jwks_json), false, "client_auth.jwks", &ks, &err) != 0)
+		return false;
+	bool found = false;
+	for (size_t i = 0; i < ks.n && !found; i++) {
+		if (strcmp(ks.keys[i].kty, "oct") != 0)
+			continue;
+		*out = ks.keys[i];
+		memset(&ks.keys[i], 0, sizeof ks.keys[i]);
+		if (!*kid && out->kid)
+			*kid = sc_xstrdup(out->kid);
+		found = true;
+	}
+	sc_keyset_free(&ks);
+	return found;
+}
 
 int sc_settings_resolve(sc_ctx *ctx, sc_settings *s)
 {
@@ -370,19 +411,18 @@ int sc_settings_resolve(sc_ctx *ctx, sc_settings *s)
 	sc_error err;
 	sc_error_clear(&err);
 	if (s->api_token_file) {
-		size_t len;
-		char *t = sc_read_file(s->api_token_file, 4096, &len, "API token file", &err);
-		if (!t)
+		if (!(s->api_token = read_token_file(ctx, s->api_token_file, "API token file", &err)))
 			return sc_cli_fail(ctx, &err);
-		while (len && (t[len - 1] == '\n' || t[len - 1] == '\r'))
-			t[--len] = '\0';
-		if (file_is_loose(s->api_token_file))
-			sc_cli_warn(ctx, "%s is readable by group or others; chmod 600 %s", s->api_token_file, s->api_token_file);
-		s->api_token = t;
 	} else {
 		const char *t = sc_config_env(c, "POWERSYNC_API_TOKEN");
+		if (!t)
+			t = c->ps_api_token;
 		s->api_token = t ? sc_xstrdup(t) : NULL;
 	}
+	if (s->upload_token_file && !(s->upload_token = read_token_file(ctx, s->upload_token_file, "upload token file", &err)))
+		return sc_cli_fail(ctx, &err);
+	if (s->key_file && s->secret_file)
+		return sc_cli_usage_error(ctx, "--key and --secret-file both name a signing key; give one");
 	sc_key k;
 	bool loose = false;
 	if (s->key_file) {
@@ -390,12 +430,22 @@ int sc_settings_resolve(sc_ctx *ctx, sc_settings *s)
 			return sc_cli_fail(ctx, &err);
 		if (loose && k.has_private)
 			sc_cli_warn(ctx, "%s is readable by group or others; chmod 600 %s", s->key_file, s->key_file);
-	} else {
+		s->key_origin = "--key";
+	} else if (s->secret_file) {
+		if (sc_token_load_secret_file(s->secret_file, &k, &loose, &err) != 0)
+			return sc_cli_fail(ctx, &err);
+		if (loose)
+			sc_cli_warn(ctx, "%s is readable by group or others; chmod 600 %s", s->secret_file, s->secret_file);
+		s->key_origin = "--secret-file";
+	} else if (sc_config_env(c, "POWERSYNC_PRIVATE_KEY")) {
 		const char *pem = sc_config_env(c, "POWERSYNC_PRIVATE_KEY");
-		if (!pem)
-			return 0;
 		if (sc_key_from_pem(pem, strlen(pem), "POWERSYNC_PRIVATE_KEY", &k, &err) != 0)
 			return sc_cli_fail(ctx, &err);
+		s->key_origin = "POWERSYNC_PRIVATE_KEY";
+	} else if (!config_hs_key(c, &k, &s->kid)) {
+		return 0;
+	} else {
+		s->key_origin = "an HS key of client_auth.jwks in the service config";
 	}
 	if (!k.has_private) {
 		sc_key_free(&k);
@@ -417,6 +467,10 @@ static bool file_is_loose(const char *path)
 void sc_settings_free(sc_settings *s)
 {
 	free(s->api_token);
+	if (s->upload_token) {
+		memset(s->upload_token, 0, strlen(s->upload_token));
+		free(s->upload_token);
+	}
 	if (s->key) {
 		sc_key_free(s->key);
 		free(s->key);

@@ -10,12 +10,14 @@
 static const sc_opt opts[] = {
 	{ "service", 0, required_argument, "URL", "the sync service (default: POWERSYNC_URL, the service config's port)", OPT_SERVICE, NULL },
 	{ "api-token-file", 0, required_argument, "FILE", "the admin API token (default: POWERSYNC_API_TOKEN)", OPT_API_TOKEN_FILE, "file" },
-	{ "key", 'k', required_argument, "FILE", "a private signing key for the stream probe (default: POWERSYNC_PRIVATE_KEY)", OPT_KEY, "file" },
+	{ "key", 'k', required_argument, "FILE", "a private signing key for the stream probe (default: POWERSYNC_PRIVATE_KEY, else an HS key of client_auth.jwks)", OPT_KEY, "file" },
+	{ "secret-file", 0, required_argument, "FILE", "an HS256 shared secret to mint test tokens with, instead of --key", OPT_SECRET_FILE, "file" },
 	{ "kid", 0, required_argument, "KID", "its key id (default: POWERSYNC_KEY_ID, else its thumbprint)", OPT_KID, NULL },
 	{ "aud", 0, required_argument, "AUD", "the audience to mint for (repeatable; default: SYNCCTL_AUDIENCE)", OPT_AUD, NULL },
 	{ "jwks", 0, required_argument, "URL|FILE", "the backend's JWKS (default: SYNCCTL_JWKS, client_auth.jwks_uri)", OPT_JWKS, "file" },
 	{ "token-endpoint", 0, required_argument, "URL", "the backend's token endpoint", OPT_TOKEN_ENDPOINT, NULL },
 	{ "upload-endpoint", 0, required_argument, "URL", "the backend's upload endpoint", OPT_UPLOAD_ENDPOINT, NULL },
+	{ "upload-token-file", 0, required_argument, "FILE", "a token the upload endpoint accepts (default: one minted with the signing key)", OPT_UPLOAD_TOKEN_FILE, "file" },
 	{ 0 },
 };
 
@@ -47,7 +49,8 @@ static int run(sc_ctx *ctx, int argc, char **argv)
 	sc_service_check(&so, &r);
 	bool jwks_url = s.jwks && (strncmp(s.jwks, "http://", 7) == 0 || strncmp(s.jwks, "https://", 8) == 0);
 	if (jwks_url || s.token_endpoint || s.upload_endpoint) {
-		sc_backend_opts bo = { jwks_url ? s.jwks : NULL, s.token_endpoint, s.upload_endpoint, s.aud, s.naud, ctx->timeout };
+		sc_backend_opts bo = { jwks_url ? s.jwks : NULL, s.token_endpoint, s.upload_endpoint, s.aud, s.naud, ctx->timeout,
+				       s.upload_token, s.key, s.kid };
 		sc_backend_check(&bo, &r);
 	}
 	rc = sc_cli_print_report(ctx, &r, NULL);
@@ -57,8 +60,8 @@ static int run(sc_ctx *ctx, int argc, char **argv)
 }
 
 static const char *const usage[] = {
-	"service [--service URL] [--api-token-file F] [--key FILE --aud AUD] [--jwks URL]",
-	"        [--token-endpoint URL] [--upload-endpoint URL] [--json]",
+	"service [--service URL] [--api-token-file F] [--key FILE|--secret-file F --aud AUD] [--jwks URL]",
+	"        [--token-endpoint URL] [--upload-endpoint URL [--upload-token-file F]] [--json]",
 	NULL,
 };
 

@@ -40,15 +40,17 @@ _syncctl()
                 --api-token-file) COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
                 --jwks) COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
                 --key|-k) COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
+                --secret-file) COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
                 --kid) return ;;
                 --aud) return ;;
                 --token-endpoint) return ;;
                 --upload-endpoint) return ;;
+                --upload-token-file) COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
                 --rules) COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
                 --only) return ;;
                 --skip) return ;;
             esac
-            opts=" --db --storage --service --api-token-file --jwks --key -k --kid --aud --token-endpoint --upload-endpoint --rules --only --skip"
+            opts=" --db --storage --service --api-token-file --jwks --key -k --secret-file --kid --aud --token-endpoint --upload-endpoint --upload-token-file --rules --only --skip"
             ;;
         slots)
             case "$prev" in
@@ -150,13 +152,15 @@ _syncctl()
                 --service) return ;;
                 --api-token-file) COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
                 --key|-k) COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
+                --secret-file) COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
                 --kid) return ;;
                 --aud) return ;;
                 --jwks) COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
                 --token-endpoint) return ;;
                 --upload-endpoint) return ;;
+                --upload-token-file) COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
             esac
-            opts=" --service --api-token-file --key -k --kid --aud --jwks --token-endpoint --upload-endpoint"
+            opts=" --service --api-token-file --key -k --secret-file --kid --aud --jwks --token-endpoint --upload-endpoint --upload-token-file"
             ;;
         watch)
             case "$prev" in

@@ -42,6 +42,11 @@ void sc_config_free(sc_config *c)
 	free(c->ps_path);
 	free(c->ps_storage_type);
 	free(c->ps_rules_content);
+	if (c->ps_api_token) {
+		memset(c->ps_api_token, 0, strlen(c->ps_api_token));
+		free(c->ps_api_token);
+	}
+	free(c->ps_jwks_json);
 	free(c->origin);
 	memset(c, 0, sizeof *c);
 }
@@ -394,7 +399,24 @@ int sc_config_load_powersync_text(sc_config *c, const char *text, size_t len,
 		free(c->ps[SC_SET_AUDIENCE]);
 		c->ps[SC_SET_AUDIENCE] = b.len ? sc_buf_take(&b) : NULL;
 		sc_buf_free(&b);
+		/* Inline keys (packages/types/src/config/PowerSyncConfig.ts
+		 * client_auth.jwks): the only private keys a config holds are
+		 * its HS secrets. */
+		yaml_node_t *inline_jwks = sc_yaml_get(&y, auth, "jwks");
+		free(c->ps_jwks_json);
+		c->ps_jwks_json = NULL;
+		if (inline_jwks) {
+			cJSON *j = sc_yaml_to_json(&y, inline_jwks);
+			c->ps_jwks_json = j ? cJSON_PrintUnformatted(j) : NULL;
+			cJSON_Delete(j);
+		}
 	}
+
+	/* The admin API token (api.tokens; compound-config-collector.ts). */
+	yaml_node_t *tokens = sc_yaml_path(&y, root, "api.tokens");
+	const char *token0 = sc_yaml_scalar(sc_yaml_item(&y, tokens, 0));
+	free(c->ps_api_token);
+	c->ps_api_token = token0 && *token0 ? sc_xstrdup(token0) : NULL;
 
 	yaml_node_t *rules = sc_yaml_get(&y, root, "sync_config");
 	if (!rules)

@@ -39,6 +39,8 @@ typedef struct sc_config {
 	char *ps_path;
 	char *ps_storage_type;            /* mongodb | postgresql */
 	char *ps_rules_content;           /* inline sync_config.content */
+	char *ps_api_token;               /* api.tokens[0] (a secret) */
+	char *ps_jwks_json;               /* inline client_auth.jwks, as JSON */
 	char *origin;                     /* scratch for sc_config_get's origin */
 } sc_config;
 

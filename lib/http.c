@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <stdbool.h>
 #include <string.h>
+#include <strings.h>
 
 #include <curl/curl.h>
 
@@ -15,6 +16,7 @@ void sc_http_global_cleanup(void) { curl_global_cleanup(); }
 
 typedef struct sink {
 	sc_buf buf;
+	sc_buf head;
 	size_t max;
 	int too_big;
 	CURL *curl;
@@ -42,6 +44,43 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
 	return n;
 }
 
+/* Header lines of the last response only (a redirect's are dropped). */
+static size_t on_header(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	sink *s = userdata;
+	size_t n = size * nmemb;
+	if (n >= 5 && strncmp(ptr, "HTTP/", 5) == 0) {
+		sc_buf_free(&s->head);
+		s->head = (sc_buf)SC_BUF_INIT;
+	}
+	if (s->head.len + n < 65536)
+		sc_buf_append(&s->head, ptr, n);
+	return n;
+}
+
+char *sc_http_header(const sc_http_response *resp, const char *name)
+{
+	char *found = NULL;
+	size_t nlen = strlen(name);
+	for (const char *p = resp->headers; p && *p;) {
+		size_t len = strcspn(p, "\n");
+		if (len > nlen && p[nlen] == ':' && strncasecmp(p, name, nlen) == 0) {
+			const char *v = p + nlen + 1;
+			const char *e = p + len;
+			while (v < e && (*v == ' ' || *v == '\t'))
+				v++;
+			while (e > v && (e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t'))
+				e--;
+			free(found);
+			found = sc_xstrndup(v, (size_t)(e - v));
+		}
+		p += len;
+		if (*p)
+			p++;
+	}
+	return found;
+}
+
 static int request(const char *method, const char *url, const char *const *headers,
 		   const char *body, int timeout_s, size_t max_bytes, bool stop_on_2xx,
 		   sc_http_response *resp, sc_error *err)
@@ -54,7 +93,7 @@ static int request(const char *method, const char *url, const char *const *heade
 	}
 	char *shown = sc_redact_secrets(url);
 	sc_log_verbose("HTTP %s %s", method, shown);
-	sink s = { SC_BUF_INIT, max_bytes, 0, c, stop_on_2xx, false };
+	sink s = { SC_BUF_INIT, SC_BUF_INIT, max_bytes, 0, c, stop_on_2xx, false };
 	struct curl_slist *hl = NULL;
 	for (size_t i = 0; headers && headers[i]; i++)
 		hl = curl_slist_append(hl, headers[i]);
@@ -71,6 +110,8 @@ static int request(const char *method, const char *url, const char *const *heade
 	curl_easy_setopt(c, CURLOPT_USERAGENT, ua);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, &s);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
 	if (strcmp(method, "GET") != 0) {
 		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
@@ -88,6 +129,7 @@ static int request(const char *method, const char *url, const char *const *heade
 		else
 			sc_error_set(err, SC_EXIT_FAILED, "cannot reach %s: %s", shown, curl_easy_strerror(rc));
 		sc_buf_free(&s.buf);
+		sc_buf_free(&s.head);
 		ret = -1;
 	} else {
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
@@ -96,6 +138,7 @@ static int request(const char *method, const char *url, const char *const *heade
 		resp->total_ms = t * 1000.0;
 		resp->len = s.buf.len;
 		resp->body = sc_buf_take(&s.buf);
+		resp->headers = sc_buf_take(&s.head);
 	}
 	curl_slist_free_all(hl);
 	curl_easy_cleanup(c);
@@ -119,5 +162,6 @@ int sc_http_request_head(const char *method, const char *url, const char *const 
 void sc_http_response_free(sc_http_response *resp)
 {
 	free(resp->body);
+	free(resp->headers);
 	memset(resp, 0, sizeof *resp);
 }

@@ -15,7 +15,12 @@ typedef struct sc_http_response {
 	char *body;         /* NUL-terminated */
 	size_t len;
 	double total_ms;
+	char *headers;      /* the last response's header lines, NUL-terminated */
 } sc_http_response;
+
+/* The value of a response header (case-insensitive name, the last one
+ * when repeated), trimmed; a fresh string, or NULL. */
+char *sc_http_header(const sc_http_response *resp, const char *name);
 
 /* GET (body NULL) or POST (body with content type) within timeout_s
  * (connect and total). Only http and https; at most max_bytes of body.

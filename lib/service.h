@@ -19,8 +19,13 @@ typedef struct sc_service_opts {
 	int timeout_s;
 } sc_service_opts;
 
-/* service.probe.startup|readiness|liveness, service.diagnostics.*,
- * service.stream. */
+/* service.probe.startup|readiness|liveness; service.diagnostics and what
+ * the diagnostics say: service.connection.ID, service.sync_rules (the
+ * active rules), service.replication.SLOT, service.wal_budget.SLOT,
+ * service.table.SCHEMA.TABLE, service.error.PSYNC_Sxxxx,
+ * service.replication_error, service.lag, and the same under
+ * service.deploying for rules being deployed; service.stream. Ids come
+ * from names and codes, never from positions in a list. */
 void sc_service_check(const sc_service_opts *o, sc_report *r);
 
 typedef struct sc_backend_opts {
@@ -30,9 +35,16 @@ typedef struct sc_backend_opts {
 	char *const *aud;
 	size_t naud;
 	int timeout_s;
+	/* Credentials for the upload endpoint, sent as the app's connector
+	 * sends them (Authorization: Bearer): a given token, else one minted
+	 * with this key (asymmetric or an HS secret). */
+	const char *upload_token;
+	const sc_key *key;
+	const char *kid;
 } sc_backend_opts;
 
-/* backend.jwks, backend.token, backend.upload */
+/* backend.jwks, backend.token (its token verifies as the service would
+ * verify it; powersync_url or endpoint is a usable URL), backend.upload. */
 void sc_backend_check(const sc_backend_opts *o, sc_report *r);
 
 typedef struct sc_auth_opts {

@@ -1,5 +1,6 @@
 #include "yamldoc.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 int sc_yaml_load(sc_yaml *y, const char *text, size_t len, const char *name, sc_error *err)
@@ -96,4 +97,89 @@ yaml_node_t *sc_yaml_path(sc_yaml *y, yaml_node_t *from, const char *path)
 			path++;
 	}
 	return n;
+}
+
+static bool plain_number(const char *s)
+{
+	/* [-+]? ( digits ( . digits? )? | . digits ) ( [eE] [-+]? digits )? */
+	const char *p = s;
+	if (*p == '-' || *p == '+')
+		p++;
+	bool digits = false;
+	while (*p >= '0' && *p <= '9') {
+		p++;
+		digits = true;
+	}
+	if (*p == '.') {
+		p++;
+		while (*p >= '0' && *p <= '9') {
+			p++;
+			digits = true;
+		}
+	}
+	if (!digits)
+		return false;
+	if (*p == 'e' || *p == 'E') {
+		p++;
+		if (*p == '-' || *p == '+')
+			p++;
+		if (!(*p >= '0' && *p <= '9'))
+			return false;
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	return *p == '\0';
+}
+
+static cJSON *to_json(sc_yaml *y, yaml_node_t *n, int depth)
+{
+	if (!n || depth > 64)
+		return NULL;
+	if (n->type == YAML_SCALAR_NODE) {
+		const char *v = (const char *)n->data.scalar.value;
+		/* libyaml gives untagged scalars the str tag: the style decides. */
+		if (n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) {
+			if (strcmp(v, "null") == 0 || strcmp(v, "~") == 0 || !*v || strcmp(v, "Null") == 0 || strcmp(v, "NULL") == 0)
+				return cJSON_CreateNull();
+			if (strcmp(v, "true") == 0 || strcmp(v, "True") == 0 || strcmp(v, "TRUE") == 0)
+				return cJSON_CreateTrue();
+			if (strcmp(v, "false") == 0 || strcmp(v, "False") == 0 || strcmp(v, "FALSE") == 0)
+				return cJSON_CreateFalse();
+			if (plain_number(v))
+				return cJSON_CreateNumber(strtod(v, NULL));
+		}
+		return cJSON_CreateString(v);
+	}
+	if (n->type == YAML_SEQUENCE_NODE) {
+		cJSON *a = cJSON_CreateArray();
+		for (yaml_node_item_t *i = n->data.sequence.items.start; i < n->data.sequence.items.top; i++) {
+			cJSON *v = to_json(y, yaml_document_get_node(&y->doc, *i), depth + 1);
+			if (!v) {
+				cJSON_Delete(a);
+				return NULL;
+			}
+			cJSON_AddItemToArray(a, v);
+		}
+		return a;
+	}
+	if (n->type == YAML_MAPPING_NODE) {
+		cJSON *o = cJSON_CreateObject();
+		for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+			const char *k = sc_yaml_scalar(yaml_document_get_node(&y->doc, p->key));
+			cJSON *v = to_json(y, yaml_document_get_node(&y->doc, p->value), depth + 1);
+			if (!k || !v) {
+				cJSON_Delete(v);
+				cJSON_Delete(o);
+				return NULL;
+			}
+			cJSON_AddItemToObject(o, k, v);
+		}
+		return o;
+	}
+	return NULL;
+}
+
+cJSON *sc_yaml_to_json(sc_yaml *y, yaml_node_t *n)
+{
+	return to_json(y, n, 0);
 }

@@ -31,4 +31,11 @@ const char *sc_yaml_scalar(yaml_node_t *n);
 /* Walks a dotted path of mapping keys ("replication.connections"). */
 yaml_node_t *sc_yaml_path(sc_yaml *y, yaml_node_t *from, const char *path);
 
+/* A node as JSON, as a YAML 1.2 core-schema loader (the service's `yaml`
+ * package) would type it: mappings, sequences, and plain scalars that are
+ * null/true/false or numbers typed; everything else a string. Nesting
+ * deeper than 64 gives NULL. Aliases are followed. */
+#include <cjson/cJSON.h>
+cJSON *sc_yaml_to_json(sc_yaml *y, yaml_node_t *n);
+
 #endif
