@@ -347,3 +347,14 @@ print(json.dumps({'keys': [k, dict(k)]}))" "$K/jwks.json" >"$W/dup.json"
 	expect_status 1
 	[ "$(check_field backend.jwks message)" = "two keys share kid k1: the service cannot tell them apart" ]
 }
+
+@test "stream: S2003 is a restarting service; S2002 on /sync/stream means the URL is not the sync service's" {
+	start_server fake_stack.py --jwks "$K/jwks.json" --aud powersync --shutting-down
+	svc --key "$K/k1.pem" --kid k1 --aud powersync
+	[ "$(check_field service.stream message)" = "the service refused the token: HTTP 503 PSYNC_S2003: Service temporarily unavailable" ]
+	[ "$(check_field service.stream hint)" = "the service is restarting or shutting down: retry shortly" ]
+	sc service --service "http://127.0.0.1:$PORT/api/admin" --key "$K/k1.pem" --kid k1 --aud powersync --json
+	stop_server
+	[[ "$(check_field service.stream message)" == "the service refused the token: HTTP 404 PSYNC_S2002: The path does not exist on this server (The path POST \"/api/admin/sync/stream\" does not exist on this server)" ]]
+	[[ "$(check_field service.stream hint)" == "there is no /sync/stream here"* ]]
+}

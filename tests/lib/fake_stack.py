@@ -45,6 +45,7 @@ ap.add_argument('--api-token', action='append', default=[])
 ap.add_argument('--diagnostics', default='healthy')
 ap.add_argument('--probes', default='up', choices=['up', 'starting', 'stale', 'off'])
 ap.add_argument('--no-sync-config', action='store_true')
+ap.add_argument('--shutting-down', action='store_true')
 ap.add_argument('--jwks-failing', action='store_true')
 ap.add_argument('--legacy-auth-errors', action='store_true')
 ap.add_argument('--token-file')
@@ -398,6 +399,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             err = verify(m.group(2))
             if err:
                 return self.send_json(401, err)
+            if args.shutting_down:
+                # sync-stream.ts: routerEngine.closed, checked after auth.
+                return self.send_json(503, {"error": {"status": 503, "code": "PSYNC_S2003",
+                                                      "description": "Service temporarily unavailable", "name": "ServiceError"}})
             if args.no_sync_config:
                 return self.send_json(500, {"error": {"status": 500, "code": "PSYNC_S2302",
                                                       "description": "No sync config available", "name": "ServiceError"}})
