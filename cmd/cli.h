@@ -39,7 +39,7 @@ enum {
 	OPT_ONLY, OPT_SKIP,
 	OPT_LOCAL, OPT_USER, OPT_IDS, OPT_LIMIT, OPT_CHECKSUM, OPT_SCHEMA,
 	OPT_REMOTE, OPT_DIRECTION, OPT_TENANT_COLUMN, OPT_TENANT, OPT_CONFLICT, OPT_UPDATED_COLUMN,
-	OPT_DELETE, OPT_WAIT, OPT_UPLOAD_TOKEN_FILE,
+	OPT_DELETE, OPT_WAIT, OPT_UPLOAD_TOKEN_FILE, OPT_RESOLVE,
 };
 
 struct sc_ctx;
@@ -72,39 +72,14 @@ extern const sc_opt sc_global_opts[];
 extern const sc_cmd cmd_doctor, cmd_slots, cmd_publications, cmd_schema, cmd_rules, cmd_token,
 	cmd_compare, cmd_tenant_sync, cmd_storage, cmd_service, cmd_watch, cmd_version, cmd_help, cmd_completion;
 
-/* The deployment's settings, from flags, environment, env file and the
- * service config (DESIGN.md §4), as doctor, storage and service use them. */
-struct sc_key;
-typedef struct sc_settings {
-	const char *db;              /* NULL when not configured */
-	const char *db_origin;
-	const char *storage;
-	const char *storage_type;
-	const char *service;
-	char *api_token;             /* owned */
-	const char *jwks;
-	struct sc_key *key;          /* owned, or NULL */
-	char *kid;                   /* owned */
-	char **aud;                  /* owned list of owned strings */
-	size_t naud;
-	const char *rules;           /* a path, or NULL */
-	const char *rules_content;   /* inline content, or NULL */
-	const char *token_endpoint;
-	const char *upload_endpoint;
-	const char *api_token_file;
-	const char *key_file;
-	const char *secret_file;     /* an HS secret to mint with, instead of key_file */
-	const char *upload_token_file;
-	char *upload_token;          /* owned */
-	const char *key_origin;      /* where the signing key came from, or NULL */
-} sc_settings;
+#include "../lib/settings.h"
 
 /* Options for the settings (--storage, --service, --key, ...) shared by
  * doctor, storage and service. */
 int sc_settings_opt(sc_ctx *ctx, sc_settings *s, int id, const char *arg);
-/* Resolves everything; prints and returns an exit code on unusable input. */
-int sc_settings_resolve(sc_ctx *ctx, sc_settings *s);
-void sc_settings_free(sc_settings *s);
+/* Resolves the settings (lib/settings.h), prints its warnings; returns 0 or
+ * the exit code of unusable input (printed). */
+int sc_cli_settings(sc_ctx *ctx, sc_settings *s);
 
 /* Parses argv with the global and the command's options; calls `on_opt`
  * for the command's own. Returns optind (first operand), or -1 after a usage

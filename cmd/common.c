@@ -9,6 +9,7 @@
 
 #include "../lib/buf.h"
 #include "../lib/jose.h"
+#include "../lib/netaddr.h"
 #include "../lib/token.h"
 #include "../lib/pg.h"
 #include "../lib/util.h"
@@ -22,7 +23,8 @@ const sc_opt sc_global_opts[] = {
 	{ "strict", 0, no_argument, NULL, "treat warnings as failures (exit 1)", OPT_STRICT, NULL },
 	{ "timeout", 0, required_argument, "SECONDS", "deadline for each network operation (default 10)", OPT_TIMEOUT, NULL },
 	{ "env-file", 0, required_argument, "FILE", "read settings from a dotenv file (KEY=VALUE)", OPT_ENV_FILE, "file" },
-	{ "powersync-config", 0, required_argument, "FILE", "read settings from the sync service's YAML config", OPT_PS_CONFIG, "file" },
+	{ "powersync-config", 0, required_argument, "FILE", "read settings from the sync service's YAML config (none: do not look for ./powersync/service.yaml)", OPT_PS_CONFIG, "file" },
+	{ "resolve", 0, required_argument, "HOST[:PORT]=ADDR[:PORT]", "connect to ADDR for HOST (repeatable), e.g. the names of a compose network", OPT_RESOLVE, NULL },
 	{ "help", 'h', no_argument, NULL, "show this help", 'h', NULL },
 	{ 0 },
 };
@@ -120,6 +122,12 @@ static int handle_global(sc_ctx *ctx, int id, const char *arg)
 		return 0;
 	case OPT_ENV_FILE: ctx->env_file = arg; return 0;
 	case OPT_PS_CONFIG: ctx->ps_config = arg; return 0;
+	case OPT_RESOLVE: {
+		sc_error err;
+		if (sc_resolve_add(arg, &err) != 0)
+			return sc_cli_usage_error(ctx, "%s", err.message);
+		return 0;
+	}
 	}
 	return -1;
 }
@@ -211,8 +219,25 @@ int sc_ctx_load_config(sc_ctx *ctx)
 	if (ctx->env_file && sc_config_load_env_file(&ctx->cfg, ctx->env_file, &err) != 0)
 		return sc_cli_fail(ctx, &err);
 	const char *ps = ctx->ps_config ? ctx->ps_config : getenv("POWERSYNC_CONFIG_PATH");
-	if (ps && *ps && sc_config_load_powersync(&ctx->cfg, ps, &err) != 0)
-		return sc_cli_fail(ctx, &err);
+	bool discovered = false;
+	if (ps && strcmp(ps, "none") == 0) {
+		ps = NULL;
+	} else if (!ps || !*ps) {
+		/* The layout of the powersync CLI's `init self-hosted`. */
+		if (access("powersync/service.yaml", R_OK) == 0) {
+			ps = "powersync/service.yaml";
+			discovered = true;
+		}
+	}
+	if (ps && *ps) {
+		if (sc_config_load_powersync(&ctx->cfg, ps, &err) != 0)
+			return sc_cli_fail(ctx, &err);
+		ctx->cfg.ps_discovered = discovered;
+		if (discovered)
+			sc_log_verbose("using the service config ./powersync/service.yaml (--powersync-config none turns this off)");
+		for (size_t i = 0; i < ctx->cfg.nissues; i++)
+			sc_log_verbose("service config: %s", ctx->cfg.issues[i].message);
+	}
 	return 0;
 }
 
@@ -228,6 +253,19 @@ sc_pg *sc_cli_connect_db(sc_ctx *ctx, sc_error *err)
 {
 	const char *origin;
 	const char *db = sc_cli_db(ctx, &origin);
+	if (!*db && !getenv("PGHOST") && !getenv("PGDATABASE")) {
+		/* The service config names the source but it cannot be used. */
+		const char *why = sc_config_blocked(&ctx->cfg, SC_SET_DB);
+		const char *type = ctx->cfg.ps_source_type;
+		if (why) {
+			sc_error_set(err, SC_EXIT_USAGE, "%s", why);
+			return NULL;
+		}
+		if (type && strcmp(type, "postgresql") != 0) {
+			sc_error_set(err, SC_EXIT_USAGE, "the service config's source is a %s database (replication.connections[0].type): syncctl's Postgres checks do not apply; give --db for a Postgres source", type);
+			return NULL;
+		}
+	}
 	char *what = sc_xasprintf("the source database (from %s)", *db ? origin : "libpq's PG* defaults");
 	sc_pg *pg = sc_pg_connect(db, what, ctx->timeout, err);
 	free(what);
@@ -344,139 +382,16 @@ int sc_settings_opt(sc_ctx *ctx, sc_settings *s, int id, const char *arg)
 	return -1;
 }
 
-static bool file_is_loose(const char *path);
-
-/* A token kept in a file: trailing newlines dropped, a loose mode warned. */
-static char *read_token_file(sc_ctx *ctx, const char *path, const char *what, sc_error *err)
+int sc_cli_settings(sc_ctx *ctx, sc_settings *s)
 {
-	size_t len;
-	char *t = sc_read_file(path, 16384, &len, what, err);
-	if (!t)
-		return NULL;
-	while (len && (t[len - 1] == '\n' || t[len - 1] == '\r'))
-		t[--len] = '\0';
-	if (file_is_loose(path))
-		sc_cli_warn(ctx, "%s is readable by group or others; chmod 600 %s", path, path);
-	return t;
-}
-
-/* The first HS (oct) key of the service config's inline client_auth.jwks,
- * and its kid when no other is set. */
-static bool config_hs_key(sc_config *c, sc_key *out, char **kid)
-{
-	if (!c->ps_jwks_json)
-		return false;
-	sc_keyset ks;
-	sc_error err;
-	memset(&ks, 0, sizeof ks);
-	if (sc_keyset_from_jwks(c->ps_jwks_json, strlen(c->ps_jwks_json), false, "client_auth.jwks", &ks, &err) != 0)
-		return false;
-	bool found = false;
-	for (size_t i = 0; i < ks.n && !found; i++) {
-		if (strcmp(ks.keys[i].kty, "oct") != 0)
-			continue;
-		*out = ks.keys[i];
-		memset(&ks.keys[i], 0, sizeof ks.keys[i]);
-		if (!*kid && out->kid)
-			*kid = sc_xstrdup(out->kid);
-		found = true;
-	}
-	sc_keyset_free(&ks);
-	return found;
-}
-
-int sc_settings_resolve(sc_ctx *ctx, sc_settings *s)
-{
-	sc_config *c = &ctx->cfg;
-	s->db = sc_config_get(c, SC_SET_DB, NULL);
-	if (!s->db && (getenv("PGHOST") || getenv("PGDATABASE")))
-		s->db = "";
-	s->storage = sc_config_get(c, SC_SET_STORAGE, NULL);
-	s->storage_type = s->storage && c->flag[SC_SET_STORAGE] ? NULL : c->ps_storage_type;
-	s->service = sc_config_get(c, SC_SET_SERVICE, NULL);
-	s->jwks = sc_config_get(c, SC_SET_JWKS, NULL);
-	s->rules = sc_config_get(c, SC_SET_RULES, NULL);
-	s->rules_content = s->rules ? NULL : c->ps_rules_content;
-	const char *kid = sc_config_get(c, SC_SET_KID, NULL);
-	s->kid = kid ? sc_xstrdup(kid) : NULL;
-	const char *aud = sc_config_get(c, SC_SET_AUDIENCE, NULL);
-	if (aud) {
-		char *copy = sc_xstrdup(aud);
-		for (char *t = strtok(copy, ","); t; t = strtok(NULL, ",")) {
-			s->aud = sc_xrealloc(s->aud, (s->naud + 1) * sizeof *s->aud);
-			s->aud[s->naud++] = sc_xstrdup(t);
-		}
-		free(copy);
-	}
 	sc_error err;
 	sc_error_clear(&err);
-	if (s->api_token_file) {
-		if (!(s->api_token = read_token_file(ctx, s->api_token_file, "API token file", &err)))
-			return sc_cli_fail(ctx, &err);
-	} else {
-		const char *t = sc_config_env(c, "POWERSYNC_API_TOKEN");
-		if (!t)
-			t = c->ps_api_token;
-		s->api_token = t ? sc_xstrdup(t) : NULL;
-	}
-	if (s->upload_token_file && !(s->upload_token = read_token_file(ctx, s->upload_token_file, "upload token file", &err)))
+	int rc = sc_settings_resolve(&ctx->cfg, s, &err);
+	for (size_t i = 0; i < s->nwarnings; i++)
+		sc_cli_warn(ctx, "%s", s->warnings[i]);
+	if (rc != 0)
 		return sc_cli_fail(ctx, &err);
-	if (s->key_file && s->secret_file)
-		return sc_cli_usage_error(ctx, "--key and --secret-file both name a signing key; give one");
-	sc_key k;
-	bool loose = false;
-	if (s->key_file) {
-		if (sc_token_load_key_file(s->key_file, &k, &loose, &err) != 0)
-			return sc_cli_fail(ctx, &err);
-		if (loose && k.has_private)
-			sc_cli_warn(ctx, "%s is readable by group or others; chmod 600 %s", s->key_file, s->key_file);
-		s->key_origin = "--key";
-	} else if (s->secret_file) {
-		if (sc_token_load_secret_file(s->secret_file, &k, &loose, &err) != 0)
-			return sc_cli_fail(ctx, &err);
-		if (loose)
-			sc_cli_warn(ctx, "%s is readable by group or others; chmod 600 %s", s->secret_file, s->secret_file);
-		s->key_origin = "--secret-file";
-	} else if (sc_config_env(c, "POWERSYNC_PRIVATE_KEY")) {
-		const char *pem = sc_config_env(c, "POWERSYNC_PRIVATE_KEY");
-		if (sc_key_from_pem(pem, strlen(pem), "POWERSYNC_PRIVATE_KEY", &k, &err) != 0)
-			return sc_cli_fail(ctx, &err);
-		s->key_origin = "POWERSYNC_PRIVATE_KEY";
-	} else if (!config_hs_key(c, &k, &s->kid)) {
-		return 0;
-	} else {
-		s->key_origin = "an HS key of client_auth.jwks in the service config";
-	}
-	if (!k.has_private) {
-		sc_key_free(&k);
-		return sc_cli_usage_error(ctx, "the signing key must be a private key");
-	}
-	if (!s->kid)
-		s->kid = sc_key_thumbprint(&k);
-	s->key = sc_xmalloc(sizeof *s->key);
-	*s->key = k;
+	if (ctx->cfg.flag[SC_SET_DB] && sc_pg_conninfo_has_password(ctx->cfg.flag[SC_SET_DB]))
+		sc_cli_warn(ctx, "a password in --db is visible to other users in ps; use SYNCCTL_DB, --env-file or ~/.pgpass");
 	return 0;
-}
-
-static bool file_is_loose(const char *path)
-{
-	struct stat st;
-	return stat(path, &st) == 0 && (st.st_mode & 077);
-}
-
-void sc_settings_free(sc_settings *s)
-{
-	free(s->api_token);
-	if (s->upload_token) {
-		memset(s->upload_token, 0, strlen(s->upload_token));
-		free(s->upload_token);
-	}
-	if (s->key) {
-		sc_key_free(s->key);
-		free(s->key);
-	}
-	free(s->kid);
-	for (size_t i = 0; i < s->naud; i++)
-		free(s->aud[i]);
-	free(s->aud);
 }

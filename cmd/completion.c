@@ -308,6 +308,12 @@ static int run(sc_ctx *ctx, int argc, char **argv)
 		print_fish();
 	else if (strcmp(sh, "options") == 0)
 		print_options();
+	else if (strcmp(sh, "config-keys") == 0) {
+		size_t n;
+		const char *const *k = sc_config_known_keys(&n);
+		for (size_t i = 0; i < n; i++)
+			puts(k[i]);
+	}
 	else
 		return sc_cli_usage_error(ctx, "unknown shell '%s' (bash, zsh or fish)", sh);
 	return SC_EXIT_OK;
@@ -322,7 +328,8 @@ const sc_cmd cmd_completion = {
 	.description =
 		"Prints the completion script (the same file 'make install' installs). Load it\n"
 		"for the current shell with: source <(syncctl completion bash).\n"
-		"'completion options' lists each command's long options, for tooling.",
+		"'completion options' lists each command's long options, and 'completion\n"
+		"config-keys' the keys of the service config syncctl knows, for tooling.",
 	.subcommands = "bash zsh fish",
 	.run = run,
 };

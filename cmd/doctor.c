@@ -17,8 +17,8 @@
 #include "../lib/util.h"
 #include "cli.h"
 
-static const char *const groups[] = { "source", "rules", "auth", "storage", "service", "backend", NULL };
-#define NGROUPS 6
+static const char *const groups[] = { "config", "source", "rules", "auth", "storage", "service", "backend", NULL };
+#define NGROUPS 7
 
 typedef struct {
 	sc_settings s;
@@ -44,7 +44,7 @@ typedef struct {
 static const sc_opt opts[] = {
 	SETTINGS_OPTS,
 	{ "rules", 0, required_argument, "FILE", "the sync rules (default: SYNCCTL_RULES, the service config)", OPT_RULES, "file" },
-	{ "only", 0, required_argument, "GROUPS", "run only these groups: source,rules,auth,storage,service,backend", OPT_ONLY, NULL },
+	{ "only", 0, required_argument, "GROUPS", "run only these groups: config,source,rules,auth,storage,service,backend (config always runs unless skipped)", OPT_ONLY, NULL },
 	{ "skip", 0, required_argument, "GROUPS", "skip these groups", OPT_SKIP, NULL },
 	{ 0 },
 };
@@ -90,7 +90,7 @@ static int on_opt(sc_ctx *ctx, int id, const char *arg, void *data)
 	case OPT_ONLY:
 	case OPT_SKIP:
 		if (!valid_groups(arg, bad, sizeof bad))
-			return sc_cli_usage_error(ctx, "unknown group '%s' (source, rules, auth, storage, service, backend)", bad);
+			return sc_cli_usage_error(ctx, "unknown group '%s' (config, source, rules, auth, storage, service, backend)", bad);
 		if (id == OPT_ONLY)
 			o->only = (char *)arg;
 		else
@@ -105,25 +105,62 @@ static int on_opt(sc_ctx *ctx, int id, const char *arg, void *data)
 typedef struct job {
 	const char *group;
 	const sc_settings *s;
+	const sc_config *cfg;
 	int timeout;
 	sc_report report;
 	pthread_t thread;
 	bool started;
 } job;
 
+/* What the service config says, as the service would take it: what it
+ * refuses to start on fails, what it ignores warns. */
+static void config_group(job *j)
+{
+	sc_report *r = &j->report;
+	const sc_config *c = j->cfg;
+	if (!c->ps_path)
+		return;
+	for (size_t i = 0; i < c->nissues; i++) {
+		sc_check *k = sc_report_add(r, c->issues[i].id, c->issues[i].fail ? SC_CHECK_FAIL : SC_CHECK_WARN, "%s",
+					    c->issues[i].message);
+		if (c->issues[i].hint)
+			sc_check_set_hint(k, "%s", c->issues[i].hint);
+	}
+	bool fail = false;
+	for (size_t i = 0; i < c->nissues; i++)
+		fail = fail || c->issues[i].fail;
+	sc_report_add(r, "config", fail ? SC_CHECK_FAIL : SC_CHECK_OK, fail ? "the service would refuse to start with %s (see above)"
+									  : "%s reads as the service reads it",
+		      c->ps_path);
+}
+
 static void source_group(job *j)
 {
 	sc_report *r = &j->report;
-	if (!j->s->db) {
-		sc_check *c = sc_report_add(r, "source", SC_CHECK_SKIP, "no source database configured");
-		sc_check_set_hint(c, "set --db, SYNCCTL_DB or DATABASE_URL, or --powersync-config");
+	const sc_settings *s = j->s;
+	if (!s->db) {
+		sc_check *c;
+		if (s->db_blocked) {
+			c = sc_report_add(r, "source", SC_CHECK_FAIL, "the source database of the service config cannot be used: %s", s->db_blocked);
+			sc_check_set_hint(c, "fix the service config (see the config checks), or give --db");
+		} else if (s->db_skip) {
+			c = sc_report_add(r, "source", SC_CHECK_SKIP, "the service config's source is a %s database (replication.connections[0].type): the Postgres checks do not apply", s->db_skip);
+			sc_check_set_hint(c, "syncctl checks Postgres sources; give --db for one");
+		} else {
+			c = sc_report_add(r, "source", SC_CHECK_SKIP, "no source database configured");
+			sc_check_set_hint(c, "set --db, SYNCCTL_DB or DATABASE_URL, or --powersync-config");
+		}
 		return;
 	}
 	sc_error err;
-	sc_pg *pg = sc_pg_connect(j->s->db, "the source database", j->timeout, &err);
+	sc_pg *pg = sc_pg_connect(s->db, "the source database", j->timeout, &err);
 	if (!pg) {
 		sc_check *c = sc_report_add(r, "pg.connect", SC_CHECK_FAIL, "%s", err.message);
-		sc_check_set_hint(c, "check the connection string, that Postgres runs and accepts connections from here");
+		if (s->db_sslmode_default && (strstr(err.message, "SSL") || strstr(err.message, "certificate")))
+			sc_check_set_hint(c, "the service config sets no sslmode, so the service (and syncctl) connect with verify-full; "
+					     "set sslmode: disable on replication.connections[0] for a server without TLS, or verify-ca with cacert");
+		else
+			sc_check_set_hint(c, "check the connection string, that Postgres runs and accepts connections from here");
 		return;
 	}
 	sc_report_add(r, "pg.connect", SC_CHECK_OK, "connected to %s", pg->display);
@@ -139,6 +176,11 @@ static void rules_group(job *j)
 {
 	sc_report *r = &j->report;
 	const sc_settings *s = j->s;
+	if (!s->rules && !s->rules_content && s->rules_blocked) {
+		sc_check *c = sc_report_add(r, "rules", SC_CHECK_SKIP, "%s", s->rules_blocked);
+		sc_check_set_hint(c, "give --rules FILE (or SYNCCTL_RULES)");
+		return;
+	}
 	if (!s->rules && !s->rules_content) {
 		sc_check *c = sc_report_add(r, "rules", SC_CHECK_SKIP, "no sync rules configured");
 		sc_check_set_hint(c, "set --rules FILE, SYNCCTL_RULES, or --powersync-config (sync_config)");
@@ -199,13 +241,18 @@ static void rules_group(job *j)
 static void auth_group(job *j)
 {
 	const sc_settings *s = j->s;
-	sc_auth_opts ao = { s->jwks, s->key, s->kid, s->aud, s->naud, j->timeout };
+	sc_auth_opts ao = { s->jwks, s->njwks, s->key, s->kid, s->aud, s->naud, j->timeout, s->key_error };
 	sc_auth_check(&ao, &j->report);
 }
 
 static void storage_group(job *j)
 {
 	const sc_settings *s = j->s;
+	if (!s->storage && s->storage_blocked) {
+		sc_check *c = sc_report_add(&j->report, "storage", SC_CHECK_FAIL, "the bucket storage of the service config cannot be used: %s", s->storage_blocked);
+		sc_check_set_hint(c, "fix the service config (see the config checks), or give --storage URI");
+		return;
+	}
 	if (!s->storage) {
 		sc_check *c = sc_report_add(&j->report, "storage", SC_CHECK_SKIP, "no bucket storage configured");
 		sc_check_set_hint(c, "set --storage URI, SYNCCTL_STORAGE, or --powersync-config (storage.uri)");
@@ -225,28 +272,31 @@ static void service_group(job *j)
 		sc_check_set_hint(c, "set --service URL or POWERSYNC_URL (or port in the service config)");
 		return;
 	}
-	sc_service_opts so = { s->service, s->api_token, s->key, s->kid, s->aud, s->naud, j->timeout };
+	sc_service_opts so = { s->service, s->api_token, s->key, s->kid, s->aud, s->naud, j->timeout, s->key_error };
 	sc_service_check(&so, &j->report);
 }
 
 static void backend_group(job *j)
 {
 	const sc_settings *s = j->s;
-	bool jwks_url = s->jwks && (strncmp(s->jwks, "http://", 7) == 0 || strncmp(s->jwks, "https://", 8) == 0);
+	/* The backend serves the first JWKS URL. */
+	const char *jwks_url = s->njwks && sc_is_http_url(s->jwks[0].where) && !s->jwks[0].refused ? s->jwks[0].where : NULL;
 	if (!jwks_url && !s->token_endpoint && !s->upload_endpoint) {
 		sc_check *c = sc_report_add(&j->report, "backend", SC_CHECK_SKIP, "no app backend endpoints configured");
 		sc_check_set_hint(c, "set --jwks URL, --token-endpoint URL, --upload-endpoint URL");
 		return;
 	}
-	sc_backend_opts bo = { jwks_url ? s->jwks : NULL, s->token_endpoint, s->upload_endpoint, s->aud, s->naud, j->timeout,
-			       s->upload_token, s->key, s->kid };
+	sc_backend_opts bo = { jwks_url, s->token_endpoint, s->upload_endpoint, s->aud, s->naud, j->timeout,
+			       s->upload_token, s->key, s->kid, s->key_error };
 	sc_backend_check(&bo, &j->report);
 }
 
 static void *run_job(void *arg)
 {
 	job *j = arg;
-	if (strcmp(j->group, "source") == 0)
+	if (strcmp(j->group, "config") == 0)
+		config_group(j);
+	else if (strcmp(j->group, "source") == 0)
 		source_group(j);
 	else if (strcmp(j->group, "rules") == 0)
 		rules_group(j);
@@ -272,7 +322,7 @@ static int run(sc_ctx *ctx, int argc, char **argv)
 		return sc_cli_usage_error(ctx, "unexpected argument '%s'", argv[first]);
 	if ((rc = sc_ctx_load_config(ctx)) != 0)
 		return rc;
-	if ((rc = sc_settings_resolve(ctx, &o.s)) != 0) {
+	if ((rc = sc_cli_settings(ctx, &o.s)) != 0) {
 		sc_settings_free(&o.s);
 		return rc;
 	}
@@ -285,9 +335,13 @@ static int run(sc_ctx *ctx, int argc, char **argv)
 	for (int i = 0; i < NGROUPS; i++) {
 		jobs[i].group = groups[i];
 		jobs[i].s = &o.s;
+		jobs[i].cfg = &ctx->cfg;
 		jobs[i].timeout = ctx->timeout;
 		sc_report_init(&jobs[i].report);
-		if ((o.only && !in_list(o.only, groups[i])) || in_list(o.skip, groups[i]))
+		/* The config's own checks always run (unless skipped): a config the
+		 * service would refuse matters whatever else is checked. */
+		bool wanted = !o.only || in_list(o.only, groups[i]) || strcmp(groups[i], "config") == 0;
+		if (!wanted || in_list(o.skip, groups[i]))
 			continue;
 		jobs[i].started = pthread_create(&jobs[i].thread, NULL, run_job, &jobs[i]) == 0;
 		if (!jobs[i].started)
@@ -309,6 +363,7 @@ static int run(sc_ctx *ctx, int argc, char **argv)
 		sc_report_free(&jobs[i].report);
 	}
 	if (ctx->json) {
+		cJSON_AddItemToObject(all.extra, "settings", sc_settings_json(&ctx->cfg, &o.s));
 		rc = sc_cli_print_report(ctx, &all, NULL);
 	} else {
 		fputs(sc_buf_str(&text), stdout);

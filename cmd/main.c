@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "../lib/http.h"
+#include "../lib/netaddr.h"
 #include "../lib/storage.h"
 #include "cli.h"
 
@@ -70,5 +71,6 @@ out:
 	sc_config_free(&ctx.cfg);
 	sc_storage_global_cleanup();
 	sc_http_global_cleanup();
+	sc_resolve_clear();
 	return rc;
 }

@@ -35,7 +35,7 @@ static int run(sc_ctx *ctx, int argc, char **argv)
 		return rc;
 	if (first < argc)
 		return sc_cli_usage_error(ctx, "unexpected argument '%s'", argv[first]);
-	if ((rc = sc_ctx_load_config(ctx)) != 0 || (rc = sc_settings_resolve(ctx, &s)) != 0) {
+	if ((rc = sc_ctx_load_config(ctx)) != 0 || (rc = sc_cli_settings(ctx, &s)) != 0) {
 		sc_settings_free(&s);
 		return rc;
 	}
@@ -45,14 +45,15 @@ static int run(sc_ctx *ctx, int argc, char **argv)
 	}
 	sc_report r;
 	sc_report_init(&r);
-	sc_service_opts so = { s.service, s.api_token, s.key, s.kid, s.aud, s.naud, ctx->timeout };
+	sc_service_opts so = { s.service, s.api_token, s.key, s.kid, s.aud, s.naud, ctx->timeout, s.key_error };
 	sc_service_check(&so, &r);
-	bool jwks_url = s.jwks && (strncmp(s.jwks, "http://", 7) == 0 || strncmp(s.jwks, "https://", 8) == 0);
+	const char *jwks_url = s.njwks && sc_is_http_url(s.jwks[0].where) && !s.jwks[0].refused ? s.jwks[0].where : NULL;
 	if (jwks_url || s.token_endpoint || s.upload_endpoint) {
-		sc_backend_opts bo = { jwks_url ? s.jwks : NULL, s.token_endpoint, s.upload_endpoint, s.aud, s.naud, ctx->timeout,
-				       s.upload_token, s.key, s.kid };
+		sc_backend_opts bo = { jwks_url, s.token_endpoint, s.upload_endpoint, s.aud, s.naud, ctx->timeout,
+				       s.upload_token, s.key, s.kid, s.key_error };
 		sc_backend_check(&bo, &r);
 	}
+	cJSON_AddItemToObject(r.extra, "settings", sc_settings_json(&ctx->cfg, &s));
 	rc = sc_cli_print_report(ctx, &r, NULL);
 	sc_report_free(&r);
 	sc_settings_free(&s);

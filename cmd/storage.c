@@ -30,13 +30,16 @@ static int run(sc_ctx *ctx, int argc, char **argv)
 		return sc_cli_usage_error(ctx, "unknown subcommand '%s' (check or init)", sub);
 	if (argc - first > 1)
 		return sc_cli_usage_error(ctx, "unexpected argument '%s'", argv[first + 1]);
-	if ((rc = sc_ctx_load_config(ctx)) != 0 || (rc = sc_settings_resolve(ctx, &s)) != 0) {
+	if ((rc = sc_ctx_load_config(ctx)) != 0 || (rc = sc_cli_settings(ctx, &s)) != 0) {
 		sc_settings_free(&s);
 		return rc;
 	}
 	if (!s.storage) {
+		const char *why = s.storage_blocked;
+		rc = why ? (sc_cli_error(ctx, "%s", why), SC_EXIT_USAGE)
+			 : sc_cli_usage_error(ctx, "no bucket storage: give --storage URI, SYNCCTL_STORAGE or --powersync-config");
 		sc_settings_free(&s);
-		return sc_cli_usage_error(ctx, "no bucket storage: give --storage URI, SYNCCTL_STORAGE or --powersync-config");
+		return rc;
 	}
 	if (strcmp(sub, "init") == 0) {
 		char msg[1024];
@@ -60,6 +63,7 @@ static int run(sc_ctx *ctx, int argc, char **argv)
 	sc_storage_opts so = { s.storage, s.storage_type, s.db, ctx->timeout, 0 };
 	sc_error err;
 	int checked = sc_storage_check(&so, &r, &err);
+	cJSON_AddItemToObject(r.extra, "settings", sc_settings_json(&ctx->cfg, &s));
 	rc = sc_cli_print_report(ctx, &r, NULL);
 	/* A check that could not be made (unreachable, not authorized) is not a
 	 * finding: exit 2 or 3, the report above says which check and why. */

@@ -330,7 +330,7 @@ static int signing_key(sc_ctx *ctx, token_opts *o, sc_key *k)
 	const char *pem = sc_config_env(&ctx->cfg, "POWERSYNC_PRIVATE_KEY");
 	if (!pem)
 		return sc_cli_usage_error(ctx, "no signing key: give --key FILE, --secret-file FILE, or set POWERSYNC_PRIVATE_KEY");
-	if (sc_key_from_pem(pem, strlen(pem), "POWERSYNC_PRIVATE_KEY", k, &err) != 0)
+	if (sc_token_key_from_text(pem, "POWERSYNC_PRIVATE_KEY", k, &err) != 0)
 		return sc_cli_fail(ctx, &err);
 	return 0;
 }

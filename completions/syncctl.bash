@@ -11,11 +11,11 @@ _syncctl()
         cur=${COMP_WORDS[COMP_CWORD]}; prev=${COMP_WORDS[COMP_CWORD-1]}
     fi
     local commands="doctor slots publications schema rules token compare tenant-sync storage service watch version help completion"
-    local global=" --json --color --quiet -q --verbose -v --strict --timeout --env-file --powersync-config --help -h"
+    local global=" --json --color --quiet -q --verbose -v --strict --timeout --env-file --powersync-config --resolve --help -h"
     local cmd="" i
     for ((i = 1; i < cword; i++)); do
         case "${words[i]}" in
-            --color|--timeout|--env-file|--powersync-config) ((i++)) ;;
+            --color|--timeout|--env-file|--powersync-config|--resolve) ((i++)) ;;
             -*) ;;
             *) cmd=${words[i]}; break ;;
         esac
@@ -25,6 +25,7 @@ _syncctl()
         --timeout) return ;;
         --env-file) COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
         --powersync-config) COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
+        --resolve) return ;;
     esac
     if [[ -z $cmd ]]; then
         COMPREPLY=($(compgen -W "$commands $global" -- "$cur"))

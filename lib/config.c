@@ -4,10 +4,11 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "util.h"
-#include "yamldoc.h"
 
 #define MAX_CONFIG_BYTES (4u * 1024u * 1024u)
 
@@ -27,26 +28,88 @@ static const struct {
 };
 
 const char *sc_setting_flag(sc_setting_id id) { return setting_defs[id].flag; }
+
+const char *sc_setting_name(sc_setting_id id)
+{
+	static const char *const names[SC_SETTING_COUNT] = {
+		[SC_SET_DB] = "db", [SC_SET_SERVICE] = "service", [SC_SET_STORAGE] = "storage",
+		[SC_SET_JWKS] = "jwks", [SC_SET_KID] = "kid", [SC_SET_AUDIENCE] = "audience",
+		[SC_SET_RULES] = "rules", [SC_SET_LOCAL_DB] = "local", [SC_SET_REMOTE_DB] = "remote",
+	};
+	return names[id];
+}
+
+const char *sc_config_blocked(const sc_config *c, sc_setting_id id) { return c->blocked[id]; }
 const char *sc_setting_env(sc_setting_id id) { return setting_defs[id].env[0]; }
 
 void sc_config_init(sc_config *c) { memset(c, 0, sizeof *c); }
+
+static void free_list(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void free_secret(char *s)
+{
+	if (s) {
+		memset(s, 0, strlen(s));
+		free(s);
+	}
+}
+
+/* The private files made for PEM text go with the configuration. */
+static void remove_tmpdir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (d) {
+		struct dirent *e;
+		while ((e = readdir(d)) != NULL) {
+			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+				continue;
+			char *p = sc_xasprintf("%s/%s", dir, e->d_name);
+			unlink(p);
+			free(p);
+		}
+		closedir(d);
+	}
+	rmdir(dir);
+}
 
 void sc_config_free(sc_config *c)
 {
 	for (int i = 0; i < SC_SETTING_COUNT; i++) {
 		free(c->flag[i]);
-		free(c->ps[i]);
+		free_secret(c->ps[i]);
+		free(c->ps_where[i]);
+		free(c->blocked[i]);
+	}
+	free(c->ps_source_type);
+	free(c->ps_source_shown);
+	free(c->ps_sslmode);
+	free(c->ps_storage_shown);
+	free_list(c->ps_jwks_uris, c->ps_njwks_uris);
+	free(c->ps_supabase_jwks);
+	free_secret(c->ps_supabase_secret);
+	free_list(c->ps_reject_ranges, c->ps_nreject);
+	for (size_t i = 0; i < c->nissues; i++) {
+		free(c->issues[i].id);
+		free(c->issues[i].message);
+		free(c->issues[i].hint);
+	}
+	free(c->issues);
+	if (c->tmpdir) {
+		remove_tmpdir(c->tmpdir);
+		free(c->tmpdir);
 	}
 	sc_dotenv_free(&c->env_file);
 	free(c->env_file_path);
 	free(c->ps_path);
 	free(c->ps_storage_type);
 	free(c->ps_rules_content);
-	if (c->ps_api_token) {
-		memset(c->ps_api_token, 0, strlen(c->ps_api_token));
-		free(c->ps_api_token);
-	}
-	free(c->ps_jwks_json);
+	free_secret(c->ps_api_token);
+	free_secret(c->ps_jwks_json);
 	free(c->origin);
 	memset(c, 0, sizeof *c);
 }
@@ -87,6 +150,125 @@ static void dotenv_add(sc_dotenv *d, char *key, char *value)
 	d->n++;
 }
 
+/* A variable for interpolation: the process environment first, then the
+ * lines of the file read so far (docker compose's order). */
+static const char *interp_lookup(const sc_dotenv *d, const char *key)
+{
+	const char *v = getenv(key);
+	return v ? v : sc_dotenv_get(d, key);
+}
+
+static bool var_char(char ch, bool first)
+{
+	return ch == '_' || (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (!first && ch >= '0' && ch <= '9');
+}
+
+/* Docker compose's interpolation of one value: $VAR, ${VAR}, ${VAR:-d},
+ * ${VAR-d}, ${VAR:+a}, ${VAR+a}, ${VAR:?msg}, ${VAR?msg} (defaults may
+ * nest), $$ for a literal $. NULL with err on an error. */
+static char *interpolate(const char *s, size_t len, const sc_dotenv *d, const char *name, int line,
+			 int depth, sc_error *err)
+{
+	sc_buf b = SC_BUF_INIT;
+	const char *end = s + len;
+	for (const char *p = s; p < end; p++) {
+		if (*p != '$') {
+			sc_buf_putc(&b, *p);
+			continue;
+		}
+		if (p + 1 < end && p[1] == '$') {
+			sc_buf_putc(&b, '$');
+			p++;
+			continue;
+		}
+		if (p + 1 < end && var_char(p[1], true)) {
+			const char *v = p + 1, *ve = v;
+			while (ve < end && var_char(*ve, ve == v))
+				ve++;
+			char *key = sc_xstrndup(v, (size_t)(ve - v));
+			const char *val = interp_lookup(d, key);
+			sc_buf_puts(&b, val ? val : "");
+			free(key);
+			p = ve - 1;
+			continue;
+		}
+		if (p + 1 < end && p[1] == '{') {
+			/* The matching brace, counting nested ${...}. */
+			const char *q = p + 2;
+			int open = 1;
+			while (q < end && open) {
+				if (*q == '{')
+					open++;
+				else if (*q == '}')
+					open--;
+				if (open)
+					q++;
+			}
+			const char *v = p + 2, *ve = v;
+			while (ve < q && var_char(*ve, ve == v))
+				ve++;
+			if (q >= end || ve == v || depth > 8) {
+				sc_buf_free(&b);
+				sc_error_set(err, SC_EXIT_USAGE, "%s:%d: invalid interpolation format: %.*s", name, line,
+					     (int)((q < end ? q + 1 : end) - p), p);
+				return NULL;
+			}
+			char *key = sc_xstrndup(v, (size_t)(ve - v));
+			const char *val = interp_lookup(d, key);
+			const char *op = ve;
+			bool colon = op < q && *op == ':';
+			if (colon)
+				op++;
+			char kind = op < q ? *op : 0;
+			const char *arg = op < q ? op + 1 : q;
+			bool empty_or_unset = !val || (colon && !*val);
+			if (kind == 0) {
+				if (colon) {
+					free(key);
+					sc_buf_free(&b);
+					sc_error_set(err, SC_EXIT_USAGE, "%s:%d: invalid interpolation format: %.*s", name, line, (int)(q + 1 - p), p);
+					return NULL;
+				}
+				sc_buf_puts(&b, val ? val : "");
+			} else if (kind == '-' || kind == '+' || kind == '?') {
+				bool use_arg = kind == '-' ? empty_or_unset : kind == '+' ? !empty_or_unset : false;
+				if (kind == '?' && empty_or_unset) {
+					char *msg = interpolate(arg, (size_t)(q - arg), d, name, line, depth + 1, err);
+					if (msg)
+						sc_error_set(err, SC_EXIT_USAGE, "%s:%d: required variable %s is missing a value%s%s", name, line,
+							     key, *msg ? ": " : "", msg);
+					free(msg);
+					free(key);
+					sc_buf_free(&b);
+					return NULL;
+				}
+				if (use_arg) {
+					char *a = interpolate(arg, (size_t)(q - arg), d, name, line, depth + 1, err);
+					if (!a) {
+						free(key);
+						sc_buf_free(&b);
+						return NULL;
+					}
+					sc_buf_puts(&b, a);
+					free(a);
+				} else if (kind != '+') {
+					sc_buf_puts(&b, val ? val : "");
+				}
+			} else {
+				free(key);
+				sc_buf_free(&b);
+				sc_error_set(err, SC_EXIT_USAGE, "%s:%d: invalid interpolation format: %.*s", name, line, (int)(q + 1 - p), p);
+				return NULL;
+			}
+			free(key);
+			p = q;
+			continue;
+		}
+		sc_buf_putc(&b, '$');
+	}
+	return sc_buf_take(&b);
+}
+
 int sc_dotenv_parse(sc_dotenv *out, const char *text, const char *name, sc_error *err)
 {
 	const char *p = text;
@@ -123,8 +305,11 @@ int sc_dotenv_parse(sc_dotenv *out, const char *text, const char *name, sc_error
 		while (s < eol && (*s == ' ' || *s == '\t'))
 			s++;
 		sc_buf v = SC_BUF_INIT;
+		bool literal = false;
+		int value_line = line;
 		if (s < eol && (*s == '"' || *s == '\'')) {
 			char q = *s++;
+			literal = q == '\'';
 			/* A quoted value may span lines (PEM keys in .env files do). */
 			const char *end = s;
 			while (*end && *end != q) {
@@ -164,7 +349,17 @@ int sc_dotenv_parse(sc_dotenv *out, const char *text, const char *name, sc_error
 				e--;
 			sc_buf_append(&v, s, (size_t)(e - s));
 		}
-		dotenv_add(out, key, sc_buf_take(&v));
+		char *value = sc_buf_take(&v);
+		if (!literal) {
+			char *iv = interpolate(value, strlen(value), out, name, value_line, 0, err);
+			free(value);
+			if (!iv) {
+				free(key);
+				return -1;
+			}
+			value = iv;
+		}
+		dotenv_add(out, key, value);
 next:
 		p = *eol ? eol + 1 : eol;
 	}
@@ -181,275 +376,6 @@ int sc_config_load_env_file(sc_config *c, const char *path, sc_error *err)
 	free(text);
 	free(c->env_file_path);
 	c->env_file_path = sc_xstrdup(path);
-	return rc;
-}
-
-/* ---- the service's YAML config ---- */
-
-static const char *lookup_env(sc_config *c, const char *name)
-{
-	const char *v = getenv(name);
-	if (!v)
-		v = sc_dotenv_get(&c->env_file, name);
-	return v;
-}
-
-/* Resolves every !env scalar in place. Nodes are visited once each (the
- * node table, not the tree), so aliases cannot multiply the work. */
-static int resolve_env_tags(sc_config *c, sc_yaml *y, const char *name, sc_error *err)
-{
-	for (yaml_node_t *n = y->doc.nodes.start; n < y->doc.nodes.top; n++) {
-		const char *tag = (const char *)n->tag;
-		if (!tag || (strcmp(tag, "!env") != 0 && strcmp(tag, "!env_number") != 0 &&
-			     strcmp(tag, "!env_boolean") != 0))
-			continue;
-		size_t line = n->start_mark.line + 1, col = n->start_mark.column + 1;
-		if (n->type != YAML_SCALAR_NODE) {
-			sc_error_set(err, SC_EXIT_USAGE, "%s:%zu:%zu: %s must be followed by a variable name",
-				     name, line, col, tag);
-			return -1;
-		}
-		const char *spec = (const char *)n->data.scalar.value;
-		char var[256];
-		const char *type = strcmp(tag, "!env_number") == 0 ? "number"
-				   : strcmp(tag, "!env_boolean") == 0 ? "boolean" : "string";
-		const char *sep = strstr(spec, "::");
-		size_t vlen = sep ? (size_t)(sep - spec) : strlen(spec);
-		if (vlen >= sizeof var)
-			vlen = sizeof var - 1;
-		memcpy(var, spec, vlen);
-		var[vlen] = '\0';
-		if (sep)
-			type = sep + 2;
-		if (strncmp(var, "PS_", 3) != 0) {
-			sc_error_set(err, SC_EXIT_USAGE,
-				     "%s:%zu:%zu: attempting to substitute environment variable %s is not allowed; variables must start with \"PS_\"",
-				     name, line, col, var);
-			return -1;
-		}
-		const char *value = lookup_env(c, var);
-		if (!value) {
-			sc_error_set(err, SC_EXIT_USAGE,
-				     "%s:%zu:%zu: environment variable %s (from !env) is not set; set it in the environment or in --env-file",
-				     name, line, col, var);
-			return -1;
-		}
-		if (strcmp(type, "number") == 0) {
-			char *end;
-			errno = 0;
-			(void)strtod(value, &end);
-			if (!*value || *end || errno) {
-				sc_error_set(err, SC_EXIT_USAGE,
-					     "%s:%zu:%zu: environment variable %s is not a valid number",
-					     name, line, col, var);
-				return -1;
-			}
-		} else if (strcmp(type, "boolean") == 0) {
-			if (strcmp(value, "true") != 0 && strcmp(value, "false") != 0) {
-				sc_error_set(err, SC_EXIT_USAGE,
-					     "%s:%zu:%zu: environment variable %s is not a valid boolean (true or false)",
-					     name, line, col, var);
-				return -1;
-			}
-		} else if (strcmp(type, "string") != 0) {
-			sc_error_set(err, SC_EXIT_USAGE, "%s:%zu:%zu: unknown !env type \"%s\" (string, number or boolean)",
-				     name, line, col, type);
-			return -1;
-		}
-		free(n->data.scalar.value);
-		n->data.scalar.value = (yaml_char_t *)sc_xstrdup(value);
-		n->data.scalar.length = strlen(value);
-	}
-	return 0;
-}
-
-/* Appends key='value' to a libpq keyword/value connection string. */
-static void conninfo_add(sc_buf *b, const char *key, const char *value)
-{
-	if (!value || !*value)
-		return;
-	if (b->len)
-		sc_buf_putc(b, ' ');
-	sc_buf_printf(b, "%s='", key);
-	for (const char *p = value; *p; p++) {
-		if (*p == '\'' || *p == '\\')
-			sc_buf_putc(b, '\\');
-		sc_buf_putc(b, *p);
-	}
-	sc_buf_putc(b, '\'');
-}
-
-static char *dup_scalar(yaml_node_t *n)
-{
-	const char *s = sc_yaml_scalar(n);
-	return s ? sc_xstrdup(s) : NULL;
-}
-
-static int type_error(yaml_node_t *n, const char *name, const char *key, const char *want,
-		      sc_error *err)
-{
-	sc_error_set(err, SC_EXIT_USAGE, "%s:%zu:%zu: %s must be %s", name,
-		     n->start_mark.line + 1, n->start_mark.column + 1, key, want);
-	return -1;
-}
-
-static int read_connection(sc_config *c, sc_yaml *y, yaml_node_t *root, const char *name,
-			   sc_error *err)
-{
-	yaml_node_t *conns = sc_yaml_path(y, root, "replication.connections");
-	if (!conns)
-		return 0;
-	if (conns->type != YAML_SEQUENCE_NODE)
-		return type_error(conns, name, "replication.connections", "a list", err);
-	yaml_node_t *conn = sc_yaml_item(y, conns, 0);
-	if (!conn)
-		return 0;
-	if (conn->type != YAML_MAPPING_NODE)
-		return type_error(conn, name, "replication.connections[0]", "a mapping", err);
-	const char *uri = sc_yaml_scalar(sc_yaml_get(y, conn, "uri"));
-	if (uri && *uri) {
-		/* The service takes the uri whole; so do we. */
-		free(c->ps[SC_SET_DB]);
-		c->ps[SC_SET_DB] = sc_xstrdup(uri);
-		return 0;
-	}
-	sc_buf b = SC_BUF_INIT;
-	static const struct { const char *yaml; const char *libpq; } fields[] = {
-		{ "hostname", "host" }, { "port", "port" }, { "database", "dbname" },
-		{ "username", "user" }, { "password", "password" }, { "sslmode", "sslmode" },
-	};
-	for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
-		yaml_node_t *v = sc_yaml_get(y, conn, fields[i].yaml);
-		if (!v)
-			continue;
-		if (v->type != YAML_SCALAR_NODE) {
-			sc_buf_free(&b);
-			return type_error(v, name, fields[i].yaml, "a scalar", err);
-		}
-		conninfo_add(&b, fields[i].libpq, sc_yaml_scalar(v));
-	}
-	free(c->ps[SC_SET_DB]);
-	c->ps[SC_SET_DB] = b.len ? sc_buf_take(&b) : NULL;
-	sc_buf_free(&b);
-	return 0;
-}
-
-/* A path relative to the config file's directory. */
-static char *relative_to(const char *config_path, const char *path)
-{
-	if (path[0] == '/')
-		return sc_xstrdup(path);
-	const char *slash = strrchr(config_path, '/');
-	if (!slash)
-		return sc_xstrdup(path);
-	return sc_xasprintf("%.*s/%s", (int)(slash - config_path), config_path, path);
-}
-
-int sc_config_load_powersync_text(sc_config *c, const char *text, size_t len,
-				  const char *name, sc_error *err)
-{
-	sc_yaml y;
-	if (sc_yaml_load(&y, text, len, name, err) != 0) {
-		/* Say what the file is: the same YAML errors in a rules file read
-		 * differently. */
-		char msg[sizeof err->message];
-		snprintf(msg, sizeof msg, "%s", err->message);
-		sc_error_set(err, SC_EXIT_USAGE, "powersync config %s", msg);
-		return -1;
-	}
-	int rc = -1;
-	yaml_node_t *root = sc_yaml_root(&y);
-	if (!root || root->type != YAML_MAPPING_NODE) {
-		sc_error_set(err, SC_EXIT_USAGE, "powersync config %s: expected a mapping at the top level", name);
-		goto out;
-	}
-	if (resolve_env_tags(c, &y, name, err) != 0) {
-		char msg[sizeof err->message];
-		snprintf(msg, sizeof msg, "%s", err->message);
-		sc_error_set(err, SC_EXIT_USAGE, "powersync config %s", msg);
-		goto out;
-	}
-	if (read_connection(c, &y, root, name, err) != 0)
-		goto out;
-
-	yaml_node_t *storage = sc_yaml_get(&y, root, "storage");
-	if (storage && storage->type == YAML_MAPPING_NODE) {
-		free(c->ps_storage_type);
-		c->ps_storage_type = dup_scalar(sc_yaml_get(&y, storage, "type"));
-		free(c->ps[SC_SET_STORAGE]);
-		c->ps[SC_SET_STORAGE] = dup_scalar(sc_yaml_get(&y, storage, "uri"));
-	}
-
-	yaml_node_t *auth = sc_yaml_get(&y, root, "client_auth");
-	if (auth && auth->type == YAML_MAPPING_NODE) {
-		yaml_node_t *jwks = sc_yaml_get(&y, auth, "jwks_uri");
-		free(c->ps[SC_SET_JWKS]);
-		c->ps[SC_SET_JWKS] = jwks && jwks->type == YAML_SEQUENCE_NODE
-					     ? dup_scalar(sc_yaml_item(&y, jwks, 0))
-					     : dup_scalar(jwks);
-		yaml_node_t *aud = sc_yaml_get(&y, auth, "audience");
-		sc_buf b = SC_BUF_INIT;
-		for (size_t i = 0; i < sc_yaml_len(aud); i++) {
-			const char *a = sc_yaml_scalar(sc_yaml_item(&y, aud, i));
-			if (a)
-				sc_buf_printf(&b, "%s%s", b.len ? "," : "", a);
-		}
-		if (sc_yaml_scalar(aud))
-			sc_buf_puts(&b, sc_yaml_scalar(aud));
-		free(c->ps[SC_SET_AUDIENCE]);
-		c->ps[SC_SET_AUDIENCE] = b.len ? sc_buf_take(&b) : NULL;
-		sc_buf_free(&b);
-		/* Inline keys (packages/types/src/config/PowerSyncConfig.ts
-		 * client_auth.jwks): the only private keys a config holds are
-		 * its HS secrets. */
-		yaml_node_t *inline_jwks = sc_yaml_get(&y, auth, "jwks");
-		free(c->ps_jwks_json);
-		c->ps_jwks_json = NULL;
-		if (inline_jwks) {
-			cJSON *j = sc_yaml_to_json(&y, inline_jwks);
-			c->ps_jwks_json = j ? cJSON_PrintUnformatted(j) : NULL;
-			cJSON_Delete(j);
-		}
-	}
-
-	/* The admin API token (api.tokens; compound-config-collector.ts). */
-	yaml_node_t *tokens = sc_yaml_path(&y, root, "api.tokens");
-	const char *token0 = sc_yaml_scalar(sc_yaml_item(&y, tokens, 0));
-	free(c->ps_api_token);
-	c->ps_api_token = token0 && *token0 ? sc_xstrdup(token0) : NULL;
-
-	yaml_node_t *rules = sc_yaml_get(&y, root, "sync_config");
-	if (!rules)
-		rules = sc_yaml_get(&y, root, "sync_rules");
-	if (rules && rules->type == YAML_MAPPING_NODE) {
-		const char *path = sc_yaml_scalar(sc_yaml_get(&y, rules, "path"));
-		free(c->ps[SC_SET_RULES]);
-		c->ps[SC_SET_RULES] = path ? relative_to(name, path) : NULL;
-		free(c->ps_rules_content);
-		c->ps_rules_content = dup_scalar(sc_yaml_get(&y, rules, "content"));
-	}
-
-	const char *port = sc_yaml_scalar(sc_yaml_get(&y, root, "port"));
-	free(c->ps[SC_SET_SERVICE]);
-	c->ps[SC_SET_SERVICE] = port ? sc_xasprintf("http://localhost:%s", port) : NULL;
-	rc = 0;
-out:
-	sc_yaml_free(&y);
-	return rc;
-}
-
-int sc_config_load_powersync(sc_config *c, const char *path, sc_error *err)
-{
-	size_t len;
-	char *text = sc_read_file(path, MAX_CONFIG_BYTES, &len, "powersync config", err);
-	if (!text)
-		return -1;
-	int rc = sc_config_load_powersync_text(c, text, len, path, err);
-	free(text);
-	if (rc == 0) {
-		free(c->ps_path);
-		c->ps_path = sc_xstrdup(path);
-	}
 	return rc;
 }
 
@@ -487,7 +413,9 @@ const char *sc_config_get(sc_config *c, sc_setting_id id, const char **origin)
 	}
 	if (!v && c->ps[id]) {
 		v = c->ps[id];
-		c->origin = sc_xasprintf("powersync config %s", c->ps_path ? c->ps_path : "");
+		c->origin = sc_xasprintf("%s %s%s%s%s", c->ps_discovered ? "discovered service config" : "powersync config",
+					 c->ps_path ? c->ps_path : "", c->ps_where[id] ? " (" : "",
+					 c->ps_where[id] ? c->ps_where[id] : "", c->ps_where[id] ? ")" : "");
 	}
 	if (origin)
 		*origin = c->origin ? c->origin : "default";

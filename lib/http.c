@@ -9,6 +9,7 @@
 #include <curl/curl.h>
 
 #include "buf.h"
+#include "netaddr.h"
 #include "util.h"
 
 void sc_http_global_init(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
@@ -113,6 +114,23 @@ static int request(const char *method, const char *url, const char *const *heade
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, &s);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+	/* --resolve: curl connects to the rule's address, the URL's host name
+	 * stays (Host header, TLS name). */
+	struct curl_slist *connect_to = NULL;
+	for (size_t i = 0; i < sc_resolve_count(); i++) {
+		const sc_resolve_rule *r = sc_resolve_at(i);
+		bool v6 = strchr(r->addr, ':') != NULL;
+		char port[8] = "", to[8] = "";
+		if (r->port)
+			snprintf(port, sizeof port, "%d", r->port);
+		if (r->to_port)
+			snprintf(to, sizeof to, "%d", r->to_port);
+		char *e = sc_xasprintf("%s:%s:%s%s%s:%s", r->host, port, v6 ? "[" : "", r->addr, v6 ? "]" : "", to);
+		connect_to = curl_slist_append(connect_to, e);
+		free(e);
+	}
+	if (connect_to)
+		curl_easy_setopt(c, CURLOPT_CONNECT_TO, connect_to);
 	if (strcmp(method, "GET") != 0) {
 		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body ? body : "");
@@ -141,6 +159,7 @@ static int request(const char *method, const char *url, const char *const *heade
 		resp->headers = sc_buf_take(&s.head);
 	}
 	curl_slist_free_all(hl);
+	curl_slist_free_all(connect_to);
 	curl_easy_cleanup(c);
 	free(shown);
 	return ret;

@@ -593,6 +593,131 @@ out:
 	return why;
 }
 
+static BIGNUM *member_bn(const cJSON *o, const char *name)
+{
+	size_t len = 0;
+	unsigned char *b = member_b64(o, name, &len);
+	BIGNUM *bn = b && len ? BN_bin2bn(b, (int)len, NULL) : NULL;
+	if (b)
+		OPENSSL_clear_free(b, len);
+	return bn;
+}
+
+static EVP_PKEY *keypair_fromdata(const char *type, OSSL_PARAM_BLD *bld)
+{
+	OSSL_PARAM *params = OSSL_PARAM_BLD_to_param(bld);
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, type, NULL);
+	EVP_PKEY *p = NULL;
+	if (ctx && params && EVP_PKEY_fromdata_init(ctx) > 0)
+		EVP_PKEY_fromdata(ctx, &p, EVP_PKEY_KEYPAIR, params);
+	EVP_PKEY_CTX_free(ctx);
+	OSSL_PARAM_free(params);
+	return p;
+}
+
+int sc_key_from_private_jwk(const char *json, size_t len, const char *what, sc_key *out, sc_error *err)
+{
+	memset(out, 0, sizeof *out);
+	cJSON *j = cJSON_ParseWithLength(json, len);
+	if (!cJSON_IsObject(j)) {
+		cJSON_Delete(j);
+		sc_error_set(err, SC_EXIT_USAGE, "%s is not a JSON Web Key", what);
+		return -1;
+	}
+	const char *kty = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "kty"));
+	const char *why = NULL;
+	if (kty && strcmp(kty, "oct") == 0) {
+		why = import_jwk(j, out);
+	} else if (kty && strcmp(kty, "RSA") == 0) {
+		static const struct { const char *jwk, *param; } parts[] = {
+			{ "n", OSSL_PKEY_PARAM_RSA_N }, { "e", OSSL_PKEY_PARAM_RSA_E }, { "d", OSSL_PKEY_PARAM_RSA_D },
+			{ "p", OSSL_PKEY_PARAM_RSA_FACTOR1 }, { "q", OSSL_PKEY_PARAM_RSA_FACTOR2 },
+			{ "dp", OSSL_PKEY_PARAM_RSA_EXPONENT1 }, { "dq", OSSL_PKEY_PARAM_RSA_EXPONENT2 },
+			{ "qi", OSSL_PKEY_PARAM_RSA_COEFFICIENT1 },
+		};
+		BIGNUM *bn[8] = { 0 };
+		OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+		bool crt = true;
+		for (int i = 0; i < 8; i++) {
+			bn[i] = member_bn(j, parts[i].jwk);
+			if (i >= 3 && !bn[i])
+				crt = false;
+		}
+		if (!bn[0] || !bn[1] || !bn[2]) {
+			why = "lacks n, e or d";
+		} else {
+			for (int i = 0; i < (crt ? 8 : 3); i++)
+				OSSL_PARAM_BLD_push_BN(bld, parts[i].param, bn[i]);
+			out->pkey = keypair_fromdata("RSA", bld);
+		}
+		OSSL_PARAM_BLD_free(bld);
+		for (int i = 0; i < 8; i++)
+			BN_clear_free(bn[i]);
+	} else if (kty && strcmp(kty, "EC") == 0) {
+		/* The public half as a JWK, then the private scalar d. */
+		sc_key pub;
+		why = import_jwk(j, &pub);
+		BIGNUM *d = member_bn(j, "d");
+		if (!why && !d)
+			why = "lacks d";
+		if (!why) {
+			const char *group = strcmp(pub.crv, "P-256") == 0 ? "prime256v1" : strcmp(pub.crv, "P-384") == 0 ? "secp384r1" : "secp521r1";
+			unsigned char point[1 + 2 * 66];
+			unsigned char *enc = NULL;
+			size_t plen = EVP_PKEY_get1_encoded_public_key(pub.pkey, &enc);
+			if (plen && plen <= sizeof point)
+				memcpy(point, enc, plen);
+			OPENSSL_free(enc);
+			OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+			OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, group, 0);
+			OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point, plen);
+			OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, d);
+			out->pkey = keypair_fromdata("EC", bld);
+			OSSL_PARAM_BLD_free(bld);
+		}
+		BN_clear_free(d);
+		if (!why)
+			sc_key_free(&pub);
+	} else if (kty && strcmp(kty, "OKP") == 0) {
+		size_t dl = 0;
+		unsigned char *d = member_b64(j, "d", &dl);
+		const char *crv = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "crv"));
+		if (!crv || strcmp(crv, "Ed25519") != 0)
+			why = "has an unsupported crv (Ed25519)";
+		else if (!d || dl != 32)
+			why = "lacks a valid d";
+		else
+			out->pkey = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, d, dl);
+		if (d)
+			OPENSSL_clear_free(d, dl);
+	} else {
+		why = "has an unsupported kty (RSA, EC, OKP, oct)";
+	}
+	if (!why && strcmp(kty, "oct") != 0) {
+		if (!out->pkey || !describe_pkey(out)) {
+			why = "could not be imported";
+		} else {
+			const cJSON *kid = cJSON_GetObjectItemCaseSensitive(j, "kid");
+			const char *alg = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "alg"));
+			if (cJSON_IsString(kid))
+				out->kid = sc_xstrdup(kid->valuestring);
+			if (alg)
+				out->alg = sc_alg_from_name(alg);
+			if (alg && (!out->alg || !sc_key_accepts(out, out->alg)))
+				why = "has an alg that does not fit its kty or crv";
+		}
+	}
+	ERR_clear_error();
+	cJSON_Delete(j);
+	if (why) {
+		sc_key_free(out);
+		sc_error_set(err, SC_EXIT_USAGE, "%s: the JSON Web Key %s", what, why);
+		return -1;
+	}
+	out->has_private = true;
+	return 0;
+}
+
 int sc_keyset_from_jwks(const char *json, size_t len, bool from_uri, const char *what,
 			sc_keyset *out, sc_error *err)
 {

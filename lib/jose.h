@@ -62,6 +62,10 @@ int sc_key_generate(sc_alg alg, int bits, sc_key *out, sc_error *err);
 /* A PEM private or public key (PKCS#8, traditional, SPKI). `what` names it
  * in errors, which never quote key material. */
 int sc_key_from_pem(const char *pem, size_t len, const char *what, sc_key *out, sc_error *err);
+/* A private JSON Web Key (RSA with n/e/d and its CRT members, EC with d,
+ * OKP Ed25519 with d, or oct): what PowerSync's key generator and demo
+ * backends keep in POWERSYNC_PRIVATE_KEY, base64-encoded. */
+int sc_key_from_private_jwk(const char *json, size_t len, const char *what, sc_key *out, sc_error *err);
 /* A shared secret for HS256/384/512. */
 void sc_key_from_secret(const unsigned char *secret, size_t len, sc_key *out);
 /* The algorithm a key signs with by default: RS256, ES256/384/512, EdDSA, HS256. */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "netaddr.h"
 #include "util.h"
 
 static char *conninfo_value(PQconninfoOption *opts, const char *key)
@@ -116,10 +117,43 @@ static sc_pg *connect_with(const char *conninfo, const char *what, int timeout_s
 	char idle[16], user_ms[24];
 	snprintf(idle, sizeof idle, "%d", pg->timeout_s);
 	snprintf(user_ms, sizeof user_ms, "%d", pg->timeout_s * 3000);
-	const char *keys[] = { "dbname", "connect_timeout", "fallback_application_name", "keepalives",
-			       "keepalives_idle", "keepalives_interval", "keepalives_count",
-			       "tcp_user_timeout", replication ? "replication" : NULL, NULL };
-	const char *vals[] = { conninfo, timeout, "syncctl", "1", idle, idle, "3", user_ms, "database", NULL };
+	/* --resolve: the configured host name stays (TLS verifies it), the
+	 * address libpq connects to is the rule's. */
+	const char *keys[12] = { "dbname", "connect_timeout", "fallback_application_name", "keepalives",
+				 "keepalives_idle", "keepalives_interval", "keepalives_count",
+				 "tcp_user_timeout" };
+	const char *vals[12] = { conninfo, timeout, "syncctl", "1", idle, idle, "3", user_ms };
+	int nk = 8;
+	char to_port[8];
+	const sc_resolve_rule *rule = NULL;
+	if (sc_resolve_count()) {
+		PQconninfoOption *o = PQconninfoParse(conninfo, NULL);
+		const char *host = o ? conninfo_value(o, "host") : NULL;
+		const char *port_s = o ? conninfo_value(o, "port") : NULL;
+		if (!host)
+			host = getenv("PGHOST");
+		if (!port_s)
+			port_s = getenv("PGPORT");
+		rule = sc_resolve_find(host, port_s ? atoi(port_s) : 5432);
+		if (rule) {
+			keys[nk] = "hostaddr";
+			vals[nk++] = rule->addr;
+			if (rule->to_port) {
+				snprintf(to_port, sizeof to_port, "%d", rule->to_port);
+				keys[nk] = "port";
+				vals[nk++] = to_port;
+			}
+			sc_log_verbose("--resolve: %s:%s is reached at %s:%s", host, port_s ? port_s : "5432", rule->addr,
+				       rule->to_port ? to_port : (port_s ? port_s : "5432"));
+		}
+		PQconninfoFree(o);
+	}
+	if (replication) {
+		keys[nk] = "replication";
+		vals[nk++] = "database";
+	}
+	keys[nk] = NULL;
+	vals[nk] = NULL;
 	sc_log_verbose("connecting to %s (timeout %d s)", pg->display, pg->timeout_s);
 	pg->conn = PQconnectdbParams(keys, vals, 1);
 	if (!pg->conn || PQstatus(pg->conn) != CONNECTION_OK) {

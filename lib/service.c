@@ -615,6 +615,11 @@ static const char *explain_code(const char *code, const char *desc)
 static void stream(const sc_service_opts *o, bool deploying, sc_report *r)
 {
 	sc_report_mark(r);
+	if (!o->key && o->key_error) {
+		sc_check *c = sc_report_add(r, "service.stream", SC_CHECK_FAIL, "cannot mint a token to try a sync stream: %s", o->key_error);
+		sc_check_set_hint(c, "POWERSYNC_PRIVATE_KEY holds a PEM private key or the base64 of a private JWK (as PowerSync's key generator writes it)");
+		return;
+	}
 	if (!o->key) {
 		sc_report_add(r, "service.stream", SC_CHECK_SKIP,
 			      "no signing key: set --key or POWERSYNC_PRIVATE_KEY (and --aud) to try a real sync stream");
@@ -850,6 +855,8 @@ static void upload_check(const sc_backend_opts *o, sc_report *r)
 	}
 	const char *how = NULL;
 	char *token = upload_token(o, &how);
+	if (!token && !o->upload_token && o->key_error)
+		sc_log_verbose("upload check without a token: %s", o->key_error);
 	char *auth = token ? sc_xasprintf("Authorization: Bearer %s", token) : NULL;
 	const char *hdr[] = { "Content-Type: application/json", auth, NULL };
 	sc_http_response resp;
@@ -918,15 +925,60 @@ void sc_backend_check(const sc_backend_opts *o, sc_report *r)
 	sc_keyset_free(&ks);
 }
 
+/* One JWKS source as the service would use it: the keys join `all`. */
+static void jwks_source_check(const sc_jwks_source *j, int timeout_s, sc_report *r, sc_keyset *all)
+{
+	sc_report_mark(r);
+	if (j->refused) {
+		sc_check *c = sc_report_add(r, j->id, SC_CHECK_FAIL, "the service refuses %s: %s", j->where, j->refused);
+		sc_check_set_hint(c, "serve the JWKS from an address outside the blocked ranges, or change client_auth.jwks_reject_ip_ranges / block_local_jwks");
+		return;
+	}
+	sc_keyset ks;
+	memset(&ks, 0, sizeof ks);
+	bool ok;
+	if (j->json) {
+		sc_error err;
+		ok = sc_keyset_from_jwks(j->json, strlen(j->json), false, j->origin, &ks, &err) == 0;
+		if (!ok) {
+			sc_check *c = sc_report_add(r, j->id, SC_CHECK_FAIL, "%s", err.message);
+			sc_check_set_hint(c, "fix %s in the service config: the service refuses keys it cannot read", j->origin);
+			return;
+		}
+		sc_buf kids = SC_BUF_INIT;
+		for (size_t i = 0; i < ks.n; i++)
+			sc_buf_printf(&kids, "%s%s (%s)", kids.len ? ", " : "", ks.keys[i].kid ? ks.keys[i].kid : "no kid", ks.keys[i].kty);
+		sc_report_add(r, j->id, SC_CHECK_OK, "%zu key(s) from %s: %s%s", ks.n, j->origin, kids.data,
+			      j->supabase ? "; they take audience \"authenticated\" only" : "");
+		sc_buf_free(&kids);
+	} else {
+		ok = jwks_check(j->where, timeout_s, j->id, r, &ks);
+		if (ok && j->named_host && r->n && r->checks[r->n - 1].status == SC_CHECK_OK) {
+			sc_check *c = &r->checks[r->n - 1];
+			c->status = SC_CHECK_WARN;
+			char *m = sc_xasprintf("%s; but the service blocks local addresses for its JWKS, and a compose service name such as this one resolves to a private address on the service's network", c->message);
+			free(c->message);
+			c->message = m;
+			sc_check_set_hint(c, "the service will refuse it (PSYNC_S2203) when the name resolves into a blocked range: serve the JWKS from a public address, or drop block_local_jwks / the range");
+		}
+	}
+	for (size_t i = 0; i < ks.n; i++) {
+		sc_keyset_add(all, &ks.keys[i]);
+		memset(&ks.keys[i], 0, sizeof ks.keys[i]);
+	}
+	ks.n = 0;
+	sc_keyset_free(&ks);
+}
+
 void sc_auth_check(const sc_auth_opts *o, sc_report *r)
 {
 	sc_keyset ks;
 	memset(&ks, 0, sizeof ks);
-	bool have = false;
-	if (o->jwks)
-		have = jwks_check(o->jwks, o->timeout_s, "auth.jwks", r, &ks);
-	else
+	for (size_t i = 0; i < o->njwks; i++)
+		jwks_source_check(&o->jwks[i], o->timeout_s, r, &ks);
+	if (!o->njwks)
 		sc_report_add(r, "auth.jwks", SC_CHECK_SKIP, "no JWKS configured: set --jwks, SYNCCTL_JWKS or client_auth.jwks_uri");
+	bool have = ks.n > 0;
 
 	sc_report_mark(r);
 	if (o->naud) {
@@ -936,13 +988,16 @@ void sc_auth_check(const sc_auth_opts *o, sc_report *r)
 		sc_report_add(r, "auth.audience", SC_CHECK_OK, "accepted audience: %s", a.data);
 		sc_buf_free(&a);
 	} else {
-		sc_check *c = sc_report_add(r, "auth.audience", o->jwks ? SC_CHECK_FAIL : SC_CHECK_SKIP,
+		sc_check *c = sc_report_add(r, "auth.audience", o->njwks ? SC_CHECK_FAIL : SC_CHECK_SKIP,
 					    "no audience configured: the service rejects every token (PSYNC_S2105)");
 		sc_check_set_hint(c, "set client_auth.audience in the service config, and --aud or SYNCCTL_AUDIENCE here");
 	}
 
 	sc_report_mark(r);
-	if (!o->key) {
+	if (!o->key && o->key_error) {
+		sc_check *c = sc_report_add(r, "auth.roundtrip", SC_CHECK_FAIL, "the signing key cannot be used: %s", o->key_error);
+		sc_check_set_hint(c, "POWERSYNC_PRIVATE_KEY holds a PEM private key or the base64 of a private JWK (as PowerSync's key generator writes it)");
+	} else if (!o->key) {
 		sc_report_add(r, "auth.roundtrip", SC_CHECK_SKIP, "no signing key: set --key or POWERSYNC_PRIVATE_KEY for a mint-and-verify round trip");
 	} else if (!have || !o->naud) {
 		sc_report_add(r, "auth.roundtrip", SC_CHECK_SKIP, "a round trip needs a usable JWKS and an audience");

@@ -8,6 +8,7 @@
 
 #include "jose.h"
 #include "report.h"
+#include "settings.h"
 
 typedef struct sc_service_opts {
 	const char *url;             /* http://localhost:8080 */
@@ -17,6 +18,7 @@ typedef struct sc_service_opts {
 	char *const *aud;
 	size_t naud;
 	int timeout_s;
+	const char *key_error;       /* why the configured key cannot be used, or NULL */
 } sc_service_opts;
 
 /* service.probe.startup|readiness|liveness; service.diagnostics and what
@@ -41,6 +43,7 @@ typedef struct sc_backend_opts {
 	const char *upload_token;
 	const sc_key *key;
 	const char *kid;
+	const char *key_error;
 } sc_backend_opts;
 
 /* backend.jwks, backend.token (its token verifies as the service would
@@ -48,15 +51,20 @@ typedef struct sc_backend_opts {
 void sc_backend_check(const sc_backend_opts *o, sc_report *r);
 
 typedef struct sc_auth_opts {
-	const char *jwks;
+	const sc_jwks_source *jwks;  /* every JWKS the service would use */
+	size_t njwks;
 	const sc_key *key;
 	const char *kid;
 	char *const *aud;
 	size_t naud;
 	int timeout_s;
+	const char *key_error;
 } sc_auth_opts;
 
-/* auth.jwks, auth.audience, auth.roundtrip */
+/* auth.jwks (and auth.jwks.HOST, .inline, .supabase for more sources: each
+ * as the service would use it, a blocked address refused as it refuses
+ * it), auth.audience, auth.roundtrip (against all their keys at once, as
+ * the service's KeyStore verifies). */
 void sc_auth_check(const sc_auth_opts *o, sc_report *r);
 
 #endif

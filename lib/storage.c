@@ -8,6 +8,7 @@
 #include <mongoc/mongoc.h>
 
 #include "buf.h"
+#include "netaddr.h"
 #include "pg.h"
 #include "util.h"
 
@@ -301,7 +302,14 @@ static mongoc_client_t *mongo_client(const char *uri_s, int timeout_s, char *why
 		return NULL;
 	}
 	const mongoc_host_list_t *h = mongoc_uri_get_hosts(given);
-	mongoc_uri_t *uri = h ? mongoc_uri_new_for_host_port(h->host, h->port) : NULL;
+	/* --resolve: the seed host at the rule's address; replica-set members
+	 * announce their compose names, so the one server is used directly. */
+	const sc_resolve_rule *rule = h ? sc_resolve_find(h->host, h->port) : NULL;
+	if (rule)
+		sc_log_verbose("--resolve: MongoDB %s is reached at %s:%d, directly (the replica set's members announce names only its network resolves)",
+			       h->host_and_port, rule->addr, rule->to_port ? rule->to_port : h->port);
+	mongoc_uri_t *uri = !h ? NULL : rule ? mongoc_uri_new_for_host_port(rule->addr, (uint16_t)(rule->to_port ? rule->to_port : h->port))
+					      : mongoc_uri_new_for_host_port(h->host, h->port);
 	if (!uri) {
 		mongoc_uri_destroy(given);
 		snprintf(why, whylen, "the MongoDB URI names no host");

@@ -86,6 +86,35 @@ int sc_token_load_key_file(const char *path, sc_key *out, bool *loose, sc_error 
 	return rc;
 }
 
+int sc_token_key_from_text(const char *text, const char *what, sc_key *out, sc_error *err)
+{
+	if (strstr(text, "-----BEGIN"))
+		return sc_key_from_pem(text, strlen(text), what, out, err);
+	/* base64 of a JWK: normalise to base64url without padding or blanks. */
+	sc_buf b = SC_BUF_INIT;
+	for (const char *p = text; *p; p++) {
+		if (*p == '+')
+			sc_buf_putc(&b, '-');
+		else if (*p == '/')
+			sc_buf_putc(&b, '_');
+		else if (*p == '=' || *p == '\n' || *p == '\r' || *p == ' ' || *p == '\t')
+			continue;
+		else
+			sc_buf_putc(&b, *p);
+	}
+	size_t len = 0;
+	unsigned char *json = b.len ? sc_b64url_decode(b.data, b.len, &len) : NULL;
+	sc_buf_free(&b);
+	if (!json) {
+		sc_error_set(err, SC_EXIT_USAGE, "%s is neither a PEM key nor the base64 of a JSON Web Key", what);
+		return -1;
+	}
+	int rc = sc_key_from_private_jwk((const char *)json, len, what, out, err);
+	OPENSSL_cleanse(json, len);
+	free(json);
+	return rc;
+}
+
 int sc_token_load_secret_file(const char *path, sc_key *out, bool *loose, sc_error *err)
 {
 	size_t len;

@@ -19,6 +19,9 @@ void sc_format_time_utc(long long t, char out[32]);
 int sc_token_load_jwks(const char *source, int timeout_s, sc_keyset *out, sc_error *err);
 /* A PEM key file; *loose is set when group or others may read it. */
 int sc_token_load_key_file(const char *path, sc_key *out, bool *loose, sc_error *err);
+/* A private key given as text (POWERSYNC_PRIVATE_KEY): PEM, or the
+ * base64 (standard or URL-safe, padded or not) of a private JWK. */
+int sc_token_key_from_text(const char *text, const char *what, sc_key *out, sc_error *err);
 /* A shared secret file (trailing newline dropped); *loose as above. */
 int sc_token_load_secret_file(const char *path, sc_key *out, bool *loose, sc_error *err);
 

@@ -48,12 +48,13 @@ setup() {
 		  connections:
 		    - type: postgresql
 		      uri: !env PS_DATA_SOURCE_URI
+		      sslmode: disable
 		storage:
 		  type: mongodb
 		  uri: mongodb://localhost:27017/powersync
 		port: 8080
 	YAML
-	PS_DATA_SOURCE_URI=$URI sc slots --powersync-config "$W/config.yaml" --json
+	PS_DATA_SOURCE_URI=${URI/postgres@/postgres:unused@} sc slots --powersync-config "$W/config.yaml" --json
 	expect_status 0
 	[ "$(check_field pg.wal_level status)" = ok ]
 }
@@ -77,24 +78,24 @@ setup() {
 }
 
 @test "POWERSYNC_CONFIG_PATH names the service config" {
-	printf 'replication:\n  connections:\n    - uri: %s\n' "$URI" >"$W/c.yaml"
+	printf 'replication:\n  connections:\n    - type: postgresql\n      uri: %s\n      password: x\n      sslmode: disable\n' "$URI" >"$W/c.yaml"
 	POWERSYNC_CONFIG_PATH=$W/c.yaml sc slots --json
 	expect_status 0
 }
 
-@test "an unset !env variable is exit 2 with one line naming it and its place" {
-	printf 'replication:\n  connections:\n    - uri: !env PS_NOT_SET_ANYWHERE\n' >"$W/config.yaml"
+@test "an unset !env variable the command needs is exit 2 with one line naming it and its place" {
+	printf 'replication:\n  connections:\n    - type: postgresql\n      uri: !env PS_NOT_SET_ANYWHERE\n' >"$W/config.yaml"
 	sc slots --powersync-config "$W/config.yaml"
 	expect_status 2
-	[ "$stderr" = "syncctl slots: error: powersync config $W/config.yaml:3:12: environment variable PS_NOT_SET_ANYWHERE (from !env) is not set; set it in the environment or in --env-file" ]
+	[ "$stderr" = "syncctl slots: error: $W/config.yaml:4:12: Attempted to substitute environment variable \"PS_NOT_SET_ANYWHERE\" which is undefined. Set this variable on the environment." ]
 	[ -z "$output" ]
 }
 
-@test "an !env variable without the PS_ prefix is refused, as the service does" {
-	printf 'storage:\n  uri: !env HOME\n' >"$W/config.yaml"
+@test "an !env variable without the PS_ prefix is refused, as the service does, where it is used" {
+	printf 'replication:\n  connections:\n    - type: postgresql\n      uri: !env HOME\n' >"$W/config.yaml"
 	sc slots --powersync-config "$W/config.yaml"
 	expect_status 2
-	[[ "$stderr" == *"attempting to substitute environment variable HOME is not allowed"* ]]
+	[[ "$stderr" == *"Attempting to substitute environment variable HOME is not allowed. Variables must start with \"PS_\""* ]]
 }
 
 @test "a malformed --powersync-config is exit 2 with file, line and column" {

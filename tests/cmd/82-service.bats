@@ -89,7 +89,7 @@ diag() { # diag SCENARIO: the service's checks for that diagnostics scenario
 		[ "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: $scheme right" -H 'Content-Type: application/json' \
 			-d '{}' "http://127.0.0.1:$PORT/api/admin/v1/diagnostics")" = 200 ]
 	done
-	printf 'port: %s\napi:\n  tokens:\n    - right\n' "$PORT" >"$W/ps.yaml"
+	printf 'port: %s\nstorage: {type: mongodb, uri: "mongodb://localhost/ps"}\napi:\n  tokens:\n    - right\n' "$PORT" >"$W/ps.yaml"
 	sc service --powersync-config "$W/ps.yaml" --service "http://127.0.0.1:$PORT" --json
 	stop_server
 	expect_status 0
@@ -300,7 +300,7 @@ diag() { # diag SCENARIO: the service's checks for that diagnostics scenario
 
 @test "backend: the HS secret of the service config's inline keys mints the upload token" {
 	secret=$(tr -d '\n' <"$K/hs-secret" | base64 -w0 | tr '+/' '-_' | tr -d '=')
-	printf 'client_auth:\n  audience: [powersync]\n  jwks:\n    keys:\n      - kty: oct\n        kid: dev\n        alg: HS256\n        k: %s\n' "$secret" >"$W/ps.yaml"
+	printf 'storage: {type: mongodb, uri: "mongodb://localhost/ps"}\nclient_auth:\n  audience: [powersync]\n  jwks:\n    keys:\n      - kty: oct\n        kid: dev\n        alg: HS256\n        k: %s\n' "$secret" >"$W/ps.yaml"
 	start_server fake_stack.py --upload-secret "$K/hs-secret"
 	sc doctor --only backend --powersync-config "$W/ps.yaml" --upload-endpoint "http://127.0.0.1:$PORT/api/data" --json
 	stop_server
