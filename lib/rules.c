@@ -211,11 +211,75 @@ static void build_map(rctx *c, yaml_node_t *n)
 	c->map[vlen] = p < end ? p : end;
 }
 
-/* PowerSync writes "bucket.x IN column" (the column holds a JSON array),
- * which Postgres's grammar lacks: IN wants a list. Using the real scanner,
- * each IN followed by a (possibly qualified) name is rewritten to IN (name),
- * and the added characters are remembered so locations map back. */
-static void rewrite_in_columns(rctx *c)
+/* PowerSync's SQL grammar (pgsql-ast-parser) takes "x IN <expression>"
+ * where the expression is a column, a function call (auth.parameter('p')),
+ * a string literal or a ->> chain: the value is a JSON array. Postgres's
+ * grammar wants IN (list). Using the real scanner, each IN not followed by
+ * "(" gets its expression wrapped in parentheses, and the added characters
+ * are remembered so locations map back. "IN (x)" is then the same one
+ * expression, as it is in PowerSync's grammar (not a one-element list).
+ *
+ * It also takes "JOIN t" without ON (a cross join; sync streams filter in
+ * WHERE): such a JOIN (or INNER JOIN) is turned into a comma, padded with
+ * spaces so every offset stays where it was. */
+static bool tok_is_name(const PgQuery__ScanToken *t)
+{
+	return t->token == PG_QUERY__TOKEN__IDENT ||
+	       (t->keyword_kind != PG_QUERY__KEYWORD_KIND__NO_KEYWORD &&
+		t->keyword_kind != PG_QUERY__KEYWORD_KIND__RESERVED_KEYWORD);
+}
+
+/* The end (exclusive token index) of the operand starting at token i. */
+static size_t operand_end(PgQuery__ScanToken **tk, size_t n, const char *sql, size_t i)
+{
+	if (i >= n)
+		return i;
+	PgQuery__Token t = tk[i]->token;
+	size_t k = i;
+	if (t == PG_QUERY__TOKEN__SCONST || t == PG_QUERY__TOKEN__ICONST || t == PG_QUERY__TOKEN__FCONST ||
+	    t == PG_QUERY__TOKEN__PARAM || t == PG_QUERY__TOKEN__USCONST) {
+		k = i + 1;
+	} else if (tok_is_name(tk[i])) {
+		k = i + 1;
+		while (k + 1 < n && tk[k]->token == PG_QUERY__TOKEN__ASCII_46 && tok_is_name(tk[k + 1]))
+			k += 2;
+		if (k < n && tk[k]->token == PG_QUERY__TOKEN__ASCII_40) {
+			int depth = 0;
+			for (; k < n; k++) {
+				if (tk[k]->token == PG_QUERY__TOKEN__ASCII_40)
+					depth++;
+				else if (tk[k]->token == PG_QUERY__TOKEN__ASCII_41 && --depth == 0) {
+					k++;
+					break;
+				}
+			}
+		}
+	} else {
+		return i;
+	}
+	/* Postfix: ::type, and the JSON operators with another operand. */
+	for (;;) {
+		if (k + 1 < n && tk[k]->token == PG_QUERY__TOKEN__TYPECAST && tok_is_name(tk[k + 1])) {
+			k += 2;
+			continue;
+		}
+		if (k + 1 < n && tk[k]->token == PG_QUERY__TOKEN__Op) {
+			size_t len = (size_t)(tk[k]->end - tk[k]->start);
+			const char *op = sql + tk[k]->start;
+			if ((len == 2 && strncmp(op, "->", 2) == 0) || (len == 3 && strncmp(op, "->>", 3) == 0)) {
+				size_t e = operand_end(tk, n, sql, k + 1);
+				if (e > k + 1) {
+					k = e;
+					continue;
+				}
+			}
+		}
+		break;
+	}
+	return k;
+}
+
+static void rewrite_sql(rctx *c)
 {
 	free(c->rewritten);
 	free(c->inserted);
@@ -228,32 +292,79 @@ static void rewrite_in_columns(rctx *c)
 		return;
 	}
 	PgQuery__ScanResult *res = pg_query__scan_result__unpack(NULL, sr.pbuf.len, (const uint8_t *)sr.pbuf.data);
+	size_t n = res ? res->n_tokens : 0;
+	PgQuery__ScanToken **tk = res ? res->tokens : NULL;
+	char *base = sc_xstrdup(c->sql);
+	bool changed = false;
+	/* JOIN without ON or USING: a comma, in place. */
+	for (size_t i = 0; i < n; i++) {
+		if (tk[i]->token != PG_QUERY__TOKEN__JOIN)
+			continue;
+		size_t first = i;
+		if (i > 0 && tk[i - 1]->token == PG_QUERY__TOKEN__INNER_P)
+			first = i - 1;
+		else if (i > 0 && (tk[i - 1]->token == PG_QUERY__TOKEN__CROSS || tk[i - 1]->token == PG_QUERY__TOKEN__NATURAL ||
+				   tk[i - 1]->token == PG_QUERY__TOKEN__LEFT || tk[i - 1]->token == PG_QUERY__TOKEN__RIGHT ||
+				   tk[i - 1]->token == PG_QUERY__TOKEN__FULL || tk[i - 1]->token == PG_QUERY__TOKEN__OUTER_P))
+			continue;
+		int depth = 0;
+		bool has_on = false;
+		for (size_t k = i + 1; k < n; k++) {
+			PgQuery__Token t = tk[k]->token;
+			if (t == PG_QUERY__TOKEN__ASCII_40) {
+				depth++;
+				continue;
+			}
+			if (t == PG_QUERY__TOKEN__ASCII_41) {
+				if (depth-- == 0)
+					break;
+				continue;
+			}
+			if (depth)
+				continue;
+			if (t == PG_QUERY__TOKEN__ON || t == PG_QUERY__TOKEN__USING) {
+				has_on = true;
+				break;
+			}
+			if (t == PG_QUERY__TOKEN__JOIN || t == PG_QUERY__TOKEN__WHERE || t == PG_QUERY__TOKEN__ASCII_44 ||
+			    t == PG_QUERY__TOKEN__GROUP_P || t == PG_QUERY__TOKEN__ORDER || t == PG_QUERY__TOKEN__LIMIT ||
+			    t == PG_QUERY__TOKEN__INNER_P || t == PG_QUERY__TOKEN__LEFT || t == PG_QUERY__TOKEN__CROSS ||
+			    t == PG_QUERY__TOKEN__UNION || t == PG_QUERY__TOKEN__ASCII_59)
+				break;
+		}
+		if (has_on)
+			continue;
+		for (int p = tk[first]->start; p < tk[i]->end; p++)
+			base[p] = p == tk[first]->start ? ',' : ' ';
+		changed = true;
+	}
+	/* IN <expression> -> IN (<expression>). */
 	sc_buf b = SC_BUF_INIT;
 	size_t copied = 0;
-	for (size_t i = 0; res && i + 1 < res->n_tokens; i++) {
-		if (res->tokens[i]->token != PG_QUERY__TOKEN__IN_P || res->tokens[i + 1]->token != PG_QUERY__TOKEN__IDENT)
+	for (size_t i = 0; i + 1 < n; i++) {
+		if (tk[i]->token != PG_QUERY__TOKEN__IN_P || tk[i + 1]->token == PG_QUERY__TOKEN__ASCII_40)
 			continue;
-		size_t k = i + 1;
-		while (k + 2 < res->n_tokens && res->tokens[k + 1]->token == PG_QUERY__TOKEN__ASCII_46 &&
-		       res->tokens[k + 2]->token == PG_QUERY__TOKEN__IDENT)
-			k += 2;
-		size_t start = (size_t)res->tokens[i + 1]->start, end = (size_t)res->tokens[k]->end;
-		sc_buf_append(&b, c->sql + copied, start - copied);
+		size_t e = operand_end(tk, n, c->sql, i + 1);
+		if (e <= i + 1)
+			continue;
+		size_t start = (size_t)tk[i + 1]->start, end = (size_t)tk[e - 1]->end;
+		sc_buf_append(&b, base + copied, start - copied);
 		c->inserted = sc_xrealloc(c->inserted, (c->ninserted + 2) * sizeof *c->inserted);
 		c->inserted[c->ninserted++] = (int)b.len;
 		sc_buf_putc(&b, '(');
-		sc_buf_append(&b, c->sql + start, end - start);
+		sc_buf_append(&b, base + start, end - start);
 		c->inserted[c->ninserted++] = (int)b.len;
 		sc_buf_putc(&b, ')');
 		copied = end;
-		i = k;
+		i = e - 1;
 	}
-	if (c->ninserted) {
-		sc_buf_puts(&b, c->sql + copied);
+	if (c->ninserted || changed) {
+		sc_buf_puts(&b, base + copied);
 		c->rewritten = sc_buf_take(&b);
 		c->sql = c->rewritten;
 	}
 	sc_buf_free(&b);
+	free(base);
 	if (res)
 		pg_query__scan_result__free_unpacked(res, NULL);
 	pg_query_free_scan_result(sr);
@@ -675,6 +786,536 @@ static void check_expr_inner(rctx *c, qstate *q, cJSON *w, bool here)
 	}
 }
 
+/* ---- bucket definitions: the reference's clause compiler ----
+ *
+ * The service (legacy/sql_filters.ts, sql_support.ts) compiles every
+ * expression of a bucket definition's query into one of: a static value, a
+ * row value (depends on the table's row), a parameter value (depends on
+ * bucket.* in data queries; on token_parameters.*, user_parameters.* and
+ * request.*() in parameter queries), a parameter match (a filter that
+ * binds parameters: col = bucket.x, bucket.x IN col), or an error. AND, OR,
+ * =, IN and function calls combine them by its rules, so "WHERE
+ * bucket.is_admin" (a parameter used as a boolean) binds is_admin, and the
+ * sides of an OR must bind the same parameters. */
+typedef enum { CL_ERROR, CL_STATIC, CL_ROW, CL_PARAM, CL_MATCH } cl_kind;
+
+typedef struct clause {
+	cl_kind kind;
+	char *key;          /* CL_PARAM: what it depends on, e.g. "bucket.x" */
+	char **keys;        /* CL_MATCH: the input parameters, unique */
+	bool *expands;      /* CL_MATCH: per key, "col IN token_parameters.arr" */
+	size_t nkeys;
+	bool unbounded;     /* CL_MATCH: "bucket.x IN col" (one per query) */
+	bool error;         /* CL_MATCH: made from an error */
+} clause;
+
+typedef struct lctx {
+	bool data;                /* a data query: bucket.* parameters */
+	const char *table;        /* the table's name or alias; NULL without FROM */
+	bool dangerous;           /* client-set parameters used */
+	const char *call_table;   /* json_each(...) AS name: its columns are parameters */
+	qstate *q;
+} lctx;
+
+static void cl_free(clause *x)
+{
+	free(x->key);
+	for (size_t i = 0; i < x->nkeys; i++)
+		free(x->keys[i]);
+	free(x->keys);
+	free(x->expands);
+	memset(x, 0, sizeof *x);
+}
+
+static clause cl_make(cl_kind k)
+{
+	clause x;
+	memset(&x, 0, sizeof x);
+	x.kind = k;
+	return x;
+}
+
+static void cl_addkey(clause *x, const char *key, bool expands)
+{
+	for (size_t i = 0; i < x->nkeys; i++)
+		if (strcmp(x->keys[i], key) == 0)
+			return;
+	x->keys = sc_xrealloc(x->keys, (x->nkeys + 1) * sizeof *x->keys);
+	x->expands = sc_xrealloc(x->expands, (x->nkeys + 1) * sizeof *x->expands);
+	x->keys[x->nkeys] = sc_xstrdup(key);
+	x->expands[x->nkeys] = expands;
+	x->nkeys++;
+}
+
+static bool cl_isrow(const clause *x)
+{
+	return x->kind == CL_ROW || x->kind == CL_STATIC;
+}
+
+/* Any clause as a filter (toBooleanParameterSetClause). Consumes x. */
+static clause cl_to_match(clause x)
+{
+	if (x.kind == CL_MATCH)
+		return x;
+	clause m = cl_make(CL_MATCH);
+	if (x.kind == CL_PARAM)
+		cl_addkey(&m, x.key, false);
+	m.error = x.kind == CL_ERROR;
+	cl_free(&x);
+	return m;
+}
+
+static clause cl_error(rctx *c, int loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static clause cl_error(rctx *c, int loc, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	sql_diag(c, SC_RULES_ERROR, loc < 0 ? 0 : loc, "%s", msg);
+	return cl_make(CL_ERROR);
+}
+
+static int node_loc(cJSON *w)
+{
+	const char *t;
+	cJSON *n = node_of(w, &t);
+	if (!n)
+		return -1;
+	if (strcmp(t, "A_Expr") == 0 || strcmp(t, "BoolExpr") == 0) {
+		/* The service points at an operator's left operand. */
+		cJSON *l = cJSON_GetObjectItemCaseSensitive(n, strcmp(t, "A_Expr") == 0 ? "lexpr" : "args");
+		if (cJSON_IsArray(l))
+			l = cJSON_GetArrayItem(l, 0);
+		int ll = l ? node_loc(l) : -1;
+		if (ll >= 0)
+			return ll;
+	}
+	return loc_of(n);
+}
+
+/* getComposeType and composeFunction: a function or operator over args.
+ * Consumes args. in_op: the IN operator's own message. */
+static clause cl_compose(rctx *c, lctx *lc, clause *args, cJSON **exprs, size_t n, bool in_op, const char *name)
+{
+	cl_kind type = CL_STATIC;
+	clause out = cl_make(CL_STATIC);
+	for (size_t i = 0; i < n && out.kind != CL_ERROR; i++) {
+		clause *a = &args[i];
+		if (a->kind == CL_ERROR) {
+			out = cl_make(CL_ERROR);
+		} else if (a->kind == CL_STATIC) {
+		} else if (a->kind == CL_PARAM) {
+			if (lc->data)
+				out = cl_error(c, node_loc(exprs[i]), in_op ? "Cannot use bucket parameters on the right side of IN operators"
+									  : "Cannot use bucket parameters in expressions");
+			else if (type == CL_STATIC || type == CL_PARAM)
+				type = CL_PARAM;
+			else
+				out = cl_error(c, node_loc(exprs[i]), "Cannot use table values and parameters in the same clauses");
+		} else if (a->kind == CL_ROW) {
+			if (type == CL_STATIC || type == CL_ROW)
+				type = CL_ROW;
+			else
+				out = cl_error(c, node_loc(exprs[i]), "Cannot use table values and parameters in the same clauses");
+		} else {
+			out = cl_error(c, node_loc(exprs[i]), "Parameter match clauses cannot be used here");
+		}
+	}
+	if (out.kind != CL_ERROR) {
+		out.kind = type;
+		if (type == CL_PARAM) {
+			sc_buf b = SC_BUF_INIT;
+			sc_buf_printf(&b, "%s(", name);
+			for (size_t i = 0; i < n; i++)
+				sc_buf_printf(&b, "%s%s", i ? "," : "", args[i].kind == CL_PARAM ? args[i].key : "_");
+			sc_buf_putc(&b, ')');
+			out.key = sc_buf_take(&b);
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		cl_free(&args[i]);
+	return out;
+}
+
+static clause cl_compile(rctx *c, lctx *lc, cJSON *w);
+
+static clause cl_param(const char *key)
+{
+	clause x = cl_make(CL_PARAM);
+	x.key = sc_xstrdup(key);
+	return x;
+}
+
+static clause cl_and_or(rctx *c, clause a, clause b, bool is_and, int loc)
+{
+	if (a.kind == CL_ERROR || b.kind == CL_ERROR) {
+		cl_free(&a);
+		cl_free(&b);
+		return cl_make(CL_ERROR);
+	}
+	if (cl_isrow(&a) && cl_isrow(&b)) {
+		cl_free(&a);
+		cl_free(&b);
+		return cl_make(CL_ROW);
+	}
+	if (a.kind == CL_PARAM && b.kind == CL_PARAM) {
+		clause x = cl_make(CL_PARAM);
+		x.key = sc_xasprintf("%s(%s,%s)", is_and ? "and" : "or", a.key, b.key);
+		cl_free(&a);
+		cl_free(&b);
+		return x;
+	}
+	a = cl_to_match(a);
+	b = cl_to_match(b);
+	clause m = cl_make(CL_MATCH);
+	m.error = a.error || b.error;
+	if (is_and) {
+		if (a.unbounded && b.unbounded) {
+			cl_free(&a);
+			cl_free(&b);
+			cl_free(&m);
+			return cl_error(c, loc, "Cannot have multiple IN expressions on bucket parameters");
+		}
+		m.unbounded = a.unbounded || b.unbounded;
+	} else {
+		bool same = a.nkeys == b.nkeys;
+		for (size_t i = 0; same && i < a.nkeys; i++) {
+			bool found = false;
+			for (size_t k = 0; k < b.nkeys; k++)
+				found = found || strcmp(a.keys[i], b.keys[k]) == 0;
+			same = found;
+		}
+		if (!same) {
+			sc_buf l = SC_BUF_INIT, r = SC_BUF_INIT;
+			for (size_t i = 0; i < a.nkeys; i++)
+				sc_buf_printf(&l, "%s{\"key\":\"%s\",\"expands\":%s}", i ? "," : "", a.keys[i], a.expands[i] ? "true" : "false");
+			for (size_t i = 0; i < b.nkeys; i++)
+				sc_buf_printf(&r, "%s{\"key\":\"%s\",\"expands\":%s}", i ? "," : "", b.keys[i], b.expands[i] ? "true" : "false");
+			clause e = cl_error(c, loc, "Left and right sides of OR must use the same parameters, or split into separate queries. [%s] != [%s]",
+					    sc_buf_str(&l), sc_buf_str(&r));
+			sc_buf_free(&l);
+			sc_buf_free(&r);
+			cl_free(&a);
+			cl_free(&b);
+			cl_free(&m);
+			return e;
+		}
+		m.unbounded = a.unbounded || b.unbounded;
+	}
+	for (size_t i = 0; i < a.nkeys; i++)
+		cl_addkey(&m, a.keys[i], a.expands[i]);
+	for (size_t i = 0; i < b.nkeys; i++)
+		cl_addkey(&m, b.keys[i], b.expands[i]);
+	cl_free(&a);
+	cl_free(&b);
+	return m;
+}
+
+static clause cl_funccall(rctx *c, lctx *lc, cJSON *n)
+{
+	cJSON *names = cJSON_GetObjectItemCaseSensitive(n, "funcname");
+	int nn = cJSON_GetArraySize(names);
+	const char *schema = nn >= 2 ? str_node(cJSON_GetArrayItem(names, nn - 2)) : NULL;
+	const char *fn = str_node(cJSON_GetArrayItem(names, nn - 1));
+	int loc = loc_of(n);
+	if (!fn)
+		return cl_error(c, loc, "Function is not defined");
+	if (schema && strcmp(schema, "pg_catalog") == 0)
+		schema = NULL;
+	cJSON *args = cJSON_GetObjectItemCaseSensitive(n, "args");
+	size_t na = (size_t)cJSON_GetArraySize(args);
+	if (schema) {
+		if (strcmp(schema, "request") != 0)
+			return cl_error(c, loc, "Function '%s.%s' is not defined", schema, fn);
+		if (lc->data)
+			return cl_error(c, loc, "%s schema is not available in data queries", schema);
+		if (strcmp(fn, "user_id") != 0 && strcmp(fn, "jwt") != 0 && strcmp(fn, "parameters") != 0)
+			return cl_error(c, loc, "Function '%s.%s' is not defined", schema, fn);
+		if (na != 0)
+			return cl_error(c, loc, "Function '%s.%s' takes 0 arguments.", schema, fn);
+		if (strcmp(fn, "parameters") == 0)
+			lc->dangerous = true;
+		char *key = sc_xasprintf("request.%s()", fn);
+		clause x = cl_param(key);
+		free(key);
+		return x;
+	}
+	if (!in_list(row_functions, fn) && strcmp(fn, "json_each") != 0)
+		return cl_error(c, loc, "Function '%s' is not defined", fn);
+	clause *a = sc_xcalloc(na ? na : 1, sizeof *a);
+	cJSON **e = sc_xcalloc(na ? na : 1, sizeof *e);
+	size_t i = 0;
+	cJSON *x;
+	cJSON_ArrayForEach(x, args) {
+		e[i] = x;
+		a[i++] = cl_compile(c, lc, x);
+	}
+	clause out = cl_compose(c, lc, a, e, na, false, fn);
+	free(a);
+	free(e);
+	return out;
+}
+
+static clause cl_colref(rctx *c, lctx *lc, cJSON *n)
+{
+	int loc = loc_of(n);
+	const char *f[3] = { 0 };
+	int k = colref_fields(n, f);
+	if (strcmp(f[k > 3 ? 2 : k - 1], "*") == 0)
+		return cl_error(c, loc, "* not supported here");
+	if (k >= 3)
+		return cl_error(c, loc, "Schema is not supported in column references");
+	if (k == 2) {
+		if (lc->data && strcmp(f[0], "bucket") == 0) {
+			char *key = sc_xasprintf("bucket.%s", f[1]);
+			clause x = cl_param(key);
+			free(key);
+			return x;
+		}
+		if (!lc->data && (strcmp(f[0], "token_parameters") == 0 || strcmp(f[0], "user_parameters") == 0)) {
+			if (f[0][0] == 'u')
+				lc->dangerous = true;
+			char *key = sc_xasprintf("%s.%s", f[0], f[1]);
+			clause x = cl_param(key);
+			free(key);
+			return x;
+		}
+		if (lc->call_table && strcmp(f[0], lc->call_table) == 0) {
+			char *key = sc_xasprintf("%s.%s", f[0], f[1]);
+			clause x = cl_param(key);
+			free(key);
+			return x;
+		}
+		if (lc->table && strcmp(f[0], lc->table) == 0) {
+			record_column(lc->q, f[1], loc, c);
+			return cl_make(CL_ROW);
+		}
+		return cl_error(c, loc, "Undefined reference: %s.%s", f[0], f[1]);
+	}
+	if (lc->call_table && !lc->table) {
+		char *key = sc_xasprintf("%s.%s", lc->call_table, f[0]);
+		clause x = cl_param(key);
+		free(key);
+		return x;
+	}
+	if (!lc->table)
+		return cl_error(c, loc, "Undefined reference: %s", f[0]);
+	check_case(c, loc, f[0]);
+	record_column(lc->q, f[0], loc, c);
+	return cl_make(CL_ROW);
+}
+
+static clause cl_in(rctx *c, lctx *lc, cJSON *l, cJSON *r)
+{
+	clause a = cl_compile(c, lc, l), b = cl_compile(c, lc, r);
+	if (a.kind == CL_ERROR || b.kind == CL_ERROR) {
+		cl_free(&a);
+		cl_free(&b);
+		return cl_make(CL_ERROR);
+	}
+	/* The standard composition first (getComposeType), silently. */
+	const char *err = NULL;
+	cJSON *errexpr = NULL;
+	bool any_row = false, any_param = false;
+	clause *args[2] = { &a, &b };
+	cJSON *exprs[2] = { l, r };
+	for (int i = 0; i < 2 && !err; i++) {
+		if (args[i]->kind == CL_PARAM) {
+			if (lc->data)
+				err = "Cannot use bucket parameters on the right side of IN operators";
+			else if (any_row)
+				err = "Cannot use table values and parameters in the same clauses";
+			any_param = true;
+		} else if (args[i]->kind == CL_ROW) {
+			if (any_param)
+				err = "Cannot use table values and parameters in the same clauses";
+			any_row = true;
+		} else if (args[i]->kind == CL_MATCH) {
+			err = "Parameter match clauses cannot be used here";
+		}
+		if (err)
+			errexpr = exprs[i];
+	}
+	if (!err) {
+		clause pair[2] = { a, b };
+		return cl_compose(c, lc, pair, exprs, 2, true, "in");
+	}
+	if (a.kind == CL_PARAM && cl_isrow(&b)) {
+		/* bucket.x IN row.array */
+		clause m = cl_make(CL_MATCH);
+		cl_addkey(&m, a.key, false);
+		m.unbounded = true;
+		cl_free(&a);
+		cl_free(&b);
+		return m;
+	}
+	if (!lc->data && cl_isrow(&a) && b.kind == CL_PARAM) {
+		/* row.value IN token_parameters.array */
+		clause m = cl_make(CL_MATCH);
+		char *key = sc_xasprintf("%s[*]", b.key);
+		cl_addkey(&m, key, true);
+		free(key);
+		cl_free(&a);
+		cl_free(&b);
+		return m;
+	}
+	cl_free(&a);
+	cl_free(&b);
+	return cl_error(c, node_loc(errexpr), "%s", err);
+}
+
+/* The right side of IN: one expression (a one-element list is one in
+ * PowerSync's grammar); NULL for a list, which the service does not take. */
+static cJSON *in_operand(rctx *c, cJSON *r, int loc)
+{
+	cJSON *lst = cJSON_GetObjectItemCaseSensitive(r, "List");
+	cJSON *items = lst ? cJSON_GetObjectItemCaseSensitive(lst, "items") : r;
+	if (cJSON_IsArray(items)) {
+		if (cJSON_GetArraySize(items) == 1)
+			return cJSON_GetArrayItem(items, 0);
+		const char *et;
+		int eloc = loc_of(node_of(cJSON_GetArrayItem(items, 0), &et));
+		sql_diag(c, SC_RULES_ERROR, eloc > 0 ? eloc - 1 : loc, "list not supported here");
+		return NULL;
+	}
+	return r;
+}
+
+static clause cl_compile(rctx *c, lctx *lc, cJSON *w)
+{
+	const char *t;
+	cJSON *n = node_of(w, &t);
+	if (!n)
+		return cl_make(CL_STATIC);
+	int loc = loc_of(n);
+	if (strcmp(t, "A_Const") == 0)
+		return cl_make(CL_STATIC);
+	if (strcmp(t, "ColumnRef") == 0)
+		return cl_colref(c, lc, n);
+	if (strcmp(t, "FuncCall") == 0)
+		return cl_funccall(c, lc, n);
+	if (strcmp(t, "ParamRef") == 0)
+		return cl_error(c, loc, "parameter not supported here");
+	if (strcmp(t, "TypeCast") == 0) {
+		cJSON *names = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(n, "typeName"), "names");
+		const char *to = str_node(cJSON_GetArrayItem(names, cJSON_GetArraySize(names) - 1));
+		static const char *const casts[] = { "text", "numeric", "integer", "real", "blob", NULL };
+		clause a = cl_compile(c, lc, cJSON_GetObjectItemCaseSensitive(n, "arg"));
+		/* Postgres names integer int4 and real float4 in its tree. */
+		if (to && strcmp(to, "int4") == 0)
+			to = "integer";
+		else if (to && strcmp(to, "float4") == 0)
+			to = "real";
+		if (!to || !in_list(casts, to)) {
+			cl_free(&a);
+			return cl_error(c, loc, "CAST not supported for '%s'", to ? to : "?");
+		}
+		cJSON *e[1] = { cJSON_GetObjectItemCaseSensitive(n, "arg") };
+		return cl_compose(c, lc, &a, e, 1, false, "cast");
+	}
+	if (strcmp(t, "NullTest") == 0) {
+		cJSON *arg = cJSON_GetObjectItemCaseSensitive(n, "arg");
+		clause a = cl_compile(c, lc, arg);
+		return cl_compose(c, lc, &a, &arg, 1, false, "is_null");
+	}
+	if (strcmp(t, "BoolExpr") == 0) {
+		const char *op = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(n, "boolop"));
+		cJSON *args = cJSON_GetObjectItemCaseSensitive(n, "args");
+		if (op && strcmp(op, "NOT_EXPR") == 0) {
+			cJSON *arg = cJSON_GetArrayItem(args, 0);
+			clause a = cl_compile(c, lc, arg);
+			return cl_compose(c, lc, &a, &arg, 1, false, "not");
+		}
+		bool is_and = op && strcmp(op, "AND_EXPR") == 0;
+		/* Postgres flattens a AND b AND c; the service folds from the left. */
+		cJSON *x = args ? args->child : NULL;
+		clause acc = x ? cl_compile(c, lc, x) : cl_make(CL_STATIC);
+		for (x = x ? x->next : NULL; x; x = x->next) {
+			clause b = cl_compile(c, lc, x);
+			acc = cl_and_or(c, acc, b, is_and, node_loc(cJSON_GetArrayItem(args, 0)));
+		}
+		return acc;
+	}
+	if (strcmp(t, "A_Expr") == 0) {
+		const char *kind = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(n, "kind"));
+		const char *op = op_name(n);
+		cJSON *l = cJSON_GetObjectItemCaseSensitive(n, "lexpr"), *r = cJSON_GetObjectItemCaseSensitive(n, "rexpr");
+		int eloc = node_loc(w);
+		if (kind && strcmp(kind, "AEXPR_IN") == 0) {
+			cJSON *rr = in_operand(c, r, loc);
+			if (!rr)
+				return cl_make(CL_ERROR);
+			if (op && strcmp(op, "<>") == 0)
+				return cl_error(c, eloc, "Operator not supported: NOT IN");
+			return cl_in(c, lc, l, rr);
+		}
+		if (kind && strcmp(kind, "AEXPR_OP") == 0 && op && strcmp(op, "=") == 0) {
+			clause a = cl_compile(c, lc, l), b = cl_compile(c, lc, r);
+			if (a.kind == CL_ERROR || b.kind == CL_ERROR) {
+				cl_free(&a);
+				cl_free(&b);
+				return cl_make(CL_ERROR);
+			}
+			if (!lc->data && a.kind == CL_PARAM && b.kind == CL_PARAM) {
+				clause args[2] = { a, b };
+				cJSON *e[2] = { l, r };
+				return cl_compose(c, lc, args, e, 2, false, "=");
+			}
+			if (!cl_isrow(&a) && !cl_isrow(&b)) {
+				cl_free(&a);
+				cl_free(&b);
+				return cl_error(c, eloc, "Cannot have bucket parameters on both sides of = operator");
+			}
+			clause *row = cl_isrow(&a) ? &a : &b, *other = cl_isrow(&a) ? &b : &a;
+			if (cl_isrow(other)) {
+				cl_kind k = row->kind == CL_ROW || other->kind == CL_ROW ? CL_ROW : CL_STATIC;
+				cl_free(&a);
+				cl_free(&b);
+				return cl_make(k);
+			}
+			if (other->kind == CL_PARAM) {
+				clause m = cl_make(CL_MATCH);
+				cl_addkey(&m, other->key, false);
+				cl_free(&a);
+				cl_free(&b);
+				return m;
+			}
+			cl_free(&a);
+			cl_free(&b);
+			return cl_error(c, eloc, "Parameter match clauses cannot be used here");
+		}
+		if (kind && strcmp(kind, "AEXPR_OP") == 0) {
+			if (!l) {
+				clause b = cl_compile(c, lc, r);
+				cl_free(&b);
+				return cl_error(c, loc, "Operator %s is not supported", op ? op : "?");
+			}
+			if (op && !in_list(basic_operators, op))
+				return cl_error(c, eloc, "Operator not supported: %s", op);
+			clause args[2] = { cl_compile(c, lc, l), cl_compile(c, lc, r) };
+			cJSON *e[2] = { l, r };
+			return cl_compose(c, lc, args, e, 2, false, op ? op : "op");
+		}
+		if (kind && strcmp(kind, "AEXPR_DISTINCT") == 0) {
+			clause args[2] = { cl_compile(c, lc, l), cl_compile(c, lc, r) };
+			cJSON *e[2] = { l, r };
+			return cl_compose(c, lc, args, e, 2, false, "is");
+		}
+		return cl_error(c, eloc, "Operator not supported: %s", op ? op : kind ? kind : "?");
+	}
+	if (strcmp(t, "SubLink") == 0)
+		return cl_error(c, loc, "Subqueries are not supported yet");
+	if (strcmp(t, "CoalesceExpr") == 0)
+		return cl_error(c, loc, "Function 'coalesce' is not defined");
+	if (strcmp(t, "CaseExpr") == 0)
+		return cl_error(c, loc, "case not supported here");
+	if (strcmp(t, "BooleanTest") == 0)
+		return cl_error(c, loc, "Operator IS TRUE is not supported");
+	return cl_error(c, loc, "%s not supported here", t);
+}
+
 /* The output name of a select-list entry: its alias, else a column's name. */
 static const char *output_name(cJSON *res)
 {
@@ -858,6 +1499,7 @@ static void data_query(rctx *c, yaml_node_t *node, char **params, size_t nparams
 	q.bucket_params = params;
 	q.nbucket_params = nparams;
 	q.ref = new_ref(c, schema ? schema : "public", rel, loc_of(rv));
+	lctx lc = { .data = true, .table = q.table_alias, .q = &q };
 	char *src = sc_xasprintf("%s.%s", schema ? schema : "public", rel);
 	add_unique(c->out->source_tables, src);
 	add_unique(cJSON_GetObjectItemCaseSensitive(bucket_info, "source_tables"), src);
@@ -890,7 +1532,10 @@ static void data_query(rctx *c, yaml_node_t *node, char **params, size_t nparams
 			int loc = loc_of(rt);
 			sql_diag(c, SC_RULES_ERROR, loc < 0 ? 0 : loc, "alias is required");
 		}
-		check_expr(c, &q, val);
+		clause x = cl_compile(c, &lc, val);
+		if (x.kind == CL_PARAM || x.kind == CL_MATCH)
+			sql_diag(c, SC_RULES_ERROR, node_loc(val) < 0 ? 0 : node_loc(val), "Parameter match expression is not allowed here");
+		cl_free(&x);
 	}
 	if (!has_id) {
 		cJSON *first = cJSON_GetArrayItem(targets, 0);
@@ -899,38 +1544,27 @@ static void data_query(rctx *c, yaml_node_t *node, char **params, size_t nparams
 		sql_diag(c, SC_RULES_ERROR, loc < 0 ? 0 : loc, "Query must return an \"id\" column");
 	}
 	cJSON *where = cJSON_GetObjectItemCaseSensitive(sel, "whereClause");
-	q.in_match = false;
-	if (where) {
-		q.in_match = true;
-		check_expr(c, &q, where);
-		q.in_match = false;
-	}
-	/* Every bucket parameter used, and no other (the service compares
-	 * the sets: one used twice under AND is fine). */
-	bool ok = true;
-	for (size_t i = 0; ok && i < nparams; i++) {
+	clause f = cl_to_match(where ? cl_compile(c, &lc, where) : cl_make(CL_STATIC));
+	/* Every bucket parameter bound, and no other (SqlDataQuery.ts). */
+	size_t all = f.nkeys;
+	for (size_t i = 0; i < nparams; i++) {
 		bool seen = false;
-		for (size_t k = 0; k < q.nused; k++)
-			seen = seen || strcmp(q.used[k], params[i]) == 0;
-		ok = seen;
+		for (size_t k = 0; k < f.nkeys; k++)
+			seen = seen || (strncmp(f.keys[k], "bucket.", 7) == 0 && strcmp(f.keys[k] + 7, params[i]) == 0);
+		all += !seen;
 	}
-	for (size_t k = 0; ok && k < q.nused; k++) {
-		bool known = false;
-		for (size_t i = 0; i < nparams; i++)
-			known = known || strcmp(q.used[k], params[i]) == 0;
-		ok = known;
-	}
-	if (!ok) {
+	if ((!f.error && all != f.nkeys) || all != nparams) {
 		sc_buf want = SC_BUF_INIT, got = SC_BUF_INIT;
 		for (size_t i = 0; i < nparams; i++)
 			sc_buf_printf(&want, "%s\"bucket.%s\"", i ? "," : "", params[i]);
-		for (size_t i = 0; i < q.nused; i++)
-			sc_buf_printf(&got, "%s\"bucket.%s\"", i ? "," : "", q.used[i]);
+		for (size_t i = 0; i < f.nkeys; i++)
+			sc_buf_printf(&got, "%s\"%s\"", i ? "," : "", f.keys[i]);
 		sql_diag(c, SC_RULES_ERROR, 0, "Query must cover all bucket parameters. Expected: [%s] Got: [%s]",
 			 sc_buf_str(&want), sc_buf_str(&got));
 		sc_buf_free(&want);
 		sc_buf_free(&got);
 	}
+	cl_free(&f);
 	for (size_t i = 0; i < q.nused; i++)
 		free(q.used[i]);
 	free(q.used);
@@ -939,7 +1573,33 @@ static void data_query(rctx *c, yaml_node_t *node, char **params, size_t nparams
 
 /* Returns the parameter names, or NULL when the query could not be
  * analysed. */
-static char **parameter_query(rctx *c, size_t *nout, bool accept_dangerous, cJSON *info)
+/* The special _priority output of a parameter query (sql_filters.ts
+ * extractBucketPriority). */
+static void bucket_priority(rctx *c, cJSON *val, bool *priority_set)
+{
+	if (*priority_set) {
+		sql_diag(c, SC_RULES_ERROR, 0, "Cannot set priority multiple times.");
+		return;
+	}
+	*priority_set = true;
+	const char *t;
+	cJSON *n = node_of(val, &t);
+	cJSON *iv = strcmp(t, "A_Const") == 0 ? cJSON_GetObjectItemCaseSensitive(n, "ival") : NULL;
+	if (!iv) {
+		sql_diag(c, SC_RULES_ERROR, node_loc(val) < 0 ? 0 : node_loc(val), "Priority must be a simple integer literal");
+		return;
+	}
+	cJSON *v = cJSON_GetObjectItemCaseSensitive(iv, "ival");
+	double x = cJSON_IsNumber(v) ? v->valuedouble : 0;
+	if (x < 0 || x > 3)
+		sql_diag(c, SC_RULES_ERROR, node_loc(val) < 0 ? 0 : node_loc(val),
+			 "Invalid value for priority, must be between 0 and 3 (inclusive).");
+}
+
+/* Returns the parameter names, or NULL when the query could not be
+ * analysed. priority_set: whether the bucket has a priority already (the
+ * YAML key); a _priority output sets it. */
+static char **parameter_query(rctx *c, size_t *nout, bool accept_dangerous, cJSON *info, bool *priority_set)
 {
 	*nout = 0;
 	cJSON *tree;
@@ -952,6 +1612,8 @@ static char **parameter_query(rctx *c, size_t *nout, bool accept_dangerous, cJSO
 	qstate q;
 	memset(&q, 0, sizeof q);
 	q.kind = Q_PARAMETER;
+	lctx lc = { .data = false, .q = &q };
+	const char *call_table = NULL;
 	bool fn = false;
 	cJSON *from = cJSON_GetObjectItemCaseSensitive(sel, "fromClause");
 	if (from) {
@@ -972,10 +1634,16 @@ static char **parameter_query(rctx *c, size_t *nout, bool accept_dangerous, cJSO
 				cJSON_Delete(tree);
 				return NULL;
 			}
-			check_list(c, &q, cJSON_GetObjectItemCaseSensitive(call, "args"));
 			const char *schema, *rel, *alias;
 			range_names(rv, &schema, &rel, &alias);
-			q.table_alias = alias ? alias : "json_each";
+			call_table = alias ? alias : "json_each";
+			cJSON *arg0 = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(call, "args"), 0);
+			if (arg0) {
+				clause x = cl_compile(c, &lc, arg0);
+				if (x.kind == CL_ROW || x.kind == CL_MATCH)
+					sql_diag(c, SC_RULES_ERROR, node_loc(arg0) < 0 ? 0 : node_loc(arg0), "Parameter match expression is not allowed here");
+				cl_free(&x);
+			}
 		} else {
 			const char *schema, *rel, *alias;
 			range_names(rv, &schema, &rel, &alias);
@@ -984,6 +1652,7 @@ static char **parameter_query(rctx *c, size_t *nout, bool accept_dangerous, cJSO
 			if (!schema)
 				check_case(c, loc_of(rv), rel);
 			q.table_alias = rel;
+			lc.table = rel;
 			q.ref = new_ref(c, schema ? schema : "public", rel, loc_of(rv));
 			char *src = sc_xasprintf("%s.%s", schema ? schema : "public", rel);
 			add_unique(c->out->source_tables, src);
@@ -991,31 +1660,61 @@ static char **parameter_query(rctx *c, size_t *nout, bool accept_dangerous, cJSO
 			free(src);
 		}
 	}
+	lc.call_table = call_table;
 	char **names = NULL;
+	bool failed = false;
 	cJSON *res;
 	cJSON_ArrayForEach(res, cJSON_GetObjectItemCaseSensitive(sel, "targetList")) {
 		const char *t;
 		cJSON *rt = node_of(res, &t);
 		const char *name = output_name(rt);
-		check_expr(c, &q, cJSON_GetObjectItemCaseSensitive(rt, "val"));
+		cJSON *val = cJSON_GetObjectItemCaseSensitive(rt, "val");
+		if (name && strcmp(name, "_priority") == 0) {
+			bucket_priority(c, val, priority_set);
+			continue;
+		}
+		const char *vt;
+		node_of(val, &vt);
+		clause x = cl_compile(c, &lc, val);
+		bool table_ref = lc.table && strcmp(vt, "ColumnRef") == 0 && x.kind == CL_ROW;
+		if (!table_ref && (x.kind == CL_ROW || x.kind == CL_MATCH))
+			sql_diag(c, SC_RULES_ERROR, node_loc(val) < 0 ? 0 : node_loc(val), "Parameter match expression is not allowed here");
+		cl_free(&x);
 		if (!name) {
 			/* The service cannot name the parameter: the query fails. */
 			sql_diag(c, SC_RULES_ERROR, loc_of(rt) < 0 ? 0 : loc_of(rt), "alias is required");
-			for (size_t i = 0; i < *nout; i++)
-				free(names[i]);
-			free(names);
-			*nout = 0;
-			cJSON_Delete(tree);
-			return NULL;
+			failed = true;
+			continue;
 		}
 		names = sc_xrealloc(names, (*nout + 1) * sizeof *names);
 		names[(*nout)++] = sc_xstrdup(name);
 	}
-	check_expr(c, &q, cJSON_GetObjectItemCaseSensitive(sel, "whereClause"));
-	if (q.dangerous && !accept_dangerous)
+	cJSON *where = cJSON_GetObjectItemCaseSensitive(sel, "whereClause");
+	if (lc.table) {
+		clause f = cl_to_match(where ? cl_compile(c, &lc, where) : cl_make(CL_STATIC));
+		size_t expanding = 0;
+		for (size_t i = 0; i < f.nkeys; i++)
+			expanding += f.expands[i];
+		if (expanding > 1)
+			sql_diag(c, SC_RULES_ERROR, 0, "Cannot have multiple array input parameters");
+		cl_free(&f);
+	} else if (where) {
+		clause f = cl_compile(c, &lc, where);
+		if (f.kind == CL_ROW || f.kind == CL_MATCH)
+			sql_diag(c, SC_RULES_ERROR, node_loc(where) < 0 ? 0 : node_loc(where), "Parameter match expression is not allowed here");
+		cl_free(&f);
+	}
+	if (lc.dangerous && !accept_dangerous)
 		add_diag_at(c, SC_RULES_WARNING, c->scalar_start, c->scalar_start + strlen(c->sql),
 			    "Potentially dangerous query based on parameters set by the client. The client can send any value for these parameters so it's not a good place to do authorization.");
 	cJSON_Delete(tree);
+	if (failed) {
+		for (size_t i = 0; i < *nout; i++)
+			free(names[i]);
+		free(names);
+		*nout = 0;
+		return NULL;
+	}
 	if (!names)
 		names = sc_xcalloc(1, sizeof *names);
 	return names;
@@ -1155,7 +1854,7 @@ static void set_sql(rctx *c, yaml_node_t *scalar)
 {
 	c->sql = (const char *)scalar->data.scalar.value;
 	build_map(c, scalar);
-	rewrite_in_columns(c);
+	rewrite_sql(c);
 }
 
 static void check_mapping_keys(rctx *c, yaml_node_t *map, const char *const *allowed, const char *what,
@@ -1258,6 +1957,7 @@ static void bucket_definitions(rctx *c, yaml_node_t *defs)
 			continue;
 		cJSON *params_json = cJSON_GetObjectItemCaseSensitive(info, "parameters");
 		bool accept = parse_accept(c, def);
+		bool priority_set = cJSON_GetObjectItemCaseSensitive(info, "priority") != NULL;
 
 		/* Parameter queries: all must return the same names. */
 		yaml_node_t *params = sc_yaml_get(&c->y, def, "parameters");
@@ -1274,16 +1974,16 @@ static void bucket_definitions(rctx *c, yaml_node_t *defs)
 			for (size_t i = 0; i < sc_yaml_len(params) && np < 256; i++)
 				plist[np++] = sc_yaml_item(&c->y, params, i);
 		} else if (params) {
-			NODE_DIAG(c, SC_RULES_ERROR, params, "'parameters' must be a query or a list of queries");
+			NODE_DIAG(c, SC_RULES_ERROR, params, "Parameters must be a string or array of strings");
 		}
 		for (size_t i = 0; i < np; i++) {
 			if (plist[i]->type != YAML_SCALAR_NODE) {
-				NODE_DIAG(c, SC_RULES_ERROR, plist[i], "Expected a scalar value here.");
+				NODE_DIAG(c, SC_RULES_ERROR, plist[i], "Expected a scalar here.");
 				continue;
 			}
 			set_sql(c, plist[i]);
 			size_t n = 0;
-			char **got = parameter_query(c, &n, accept, info);
+			char **got = parameter_query(c, &n, accept, info, &priority_set);
 			if (got && !known) {
 				names = got;
 				nnames = n;
@@ -1308,14 +2008,15 @@ static void bucket_definitions(rctx *c, yaml_node_t *defs)
 			c->sql = NULL;
 		}
 		yaml_node_t *data = sc_yaml_get(&c->y, def, "data");
-		if (!data || data->type != YAML_SEQUENCE_NODE) {
-			size_t s = mark_to_byte(c, (data ? data : def)->start_mark);
-			add_diag_at(c, SC_RULES_ERROR, s, s + 1, "'data' must be an array");
+		if (!data) {
+			NODE_DIAG(c, SC_RULES_ERROR, def, "Missing required keys: data");
+		} else if (data->type != YAML_SEQUENCE_NODE) {
+			NODE_DIAG(c, SC_RULES_ERROR, data, "Expected a sequence here.");
 		} else {
 			for (size_t i = 0; i < sc_yaml_len(data); i++) {
 				yaml_node_t *q = sc_yaml_item(&c->y, data, i);
 				if (q->type != YAML_SCALAR_NODE) {
-					NODE_DIAG(c, SC_RULES_ERROR, q, "Expected a scalar value here.");
+					NODE_DIAG(c, SC_RULES_ERROR, q, "Expected a scalar here.");
 					continue;
 				}
 				set_sql(c, q);
@@ -1385,7 +2086,7 @@ static void streams(rctx *c, yaml_node_t *defs, int edition)
 				qlist[nq++] = sc_yaml_item(&c->y, queries, i);
 		for (size_t i = 0; i < nq; i++) {
 			if (qlist[i]->type != YAML_SCALAR_NODE) {
-				NODE_DIAG(c, SC_RULES_ERROR, qlist[i], "Expected a scalar value here.");
+				NODE_DIAG(c, SC_RULES_ERROR, qlist[i], "Expected a scalar here.");
 				continue;
 			}
 			set_sql(c, qlist[i]);
