@@ -1863,17 +1863,19 @@ static void check_mapping_keys(rctx *c, yaml_node_t *map, const char *const *all
 	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
 		yaml_node_t *k = yaml_document_get_node(&c->y.doc, p->key);
 		const char *name = sc_yaml_scalar(k);
+		(void)what;
 		if (!name) {
-			NODE_DIAG(c, SC_RULES_ERROR, k, "%s keys must be strings", what);
+			/* yaml_validation.ts: a key that is not a scalar. */
+			NODE_DIAG(c, SC_RULES_ERROR, k, allowed ? "Unexpected additional key." : "Expected a scalar here.");
 			*bad = true;
 			continue;
 		}
 		if (allowed && !in_list(allowed, name)) {
-			c->deferred = sc_xrealloc(c->deferred, (c->ndeferred + 1) * sizeof *c->deferred);
-			node_range(c, k, &c->deferred[c->ndeferred].start, &c->deferred[c->ndeferred].end);
-			c->deferred[c->ndeferred].msg = sc_xasprintf("%s: unknown key '%s'", what, name);
-			c->deferred[c->ndeferred].bucket = c->bucket;
-			c->ndeferred++;
+			/* The newer source reports unknown keys where they are
+			 * (yaml_validation.ts, YamlMapState's dispose); 0.38.1's
+			 * schema check said "must NOT have additional
+			 * properties" without a place. */
+			NODE_DIAG(c, SC_RULES_ERROR, k, "Unknown key '%s'.", name);
 			*bad = true;
 		}
 		for (yaml_node_pair_t *q = map->data.mapping.pairs.start; q < p; q++) {
@@ -1939,7 +1941,7 @@ static cJSON *begin_definition(rctx *c, yaml_node_t *key, yaml_node_t *def, cons
 static void bucket_definitions(rctx *c, yaml_node_t *defs)
 {
 	if (defs->type != YAML_MAPPING_NODE) {
-		NODE_DIAG(c, SC_RULES_ERROR, defs, "bucket_definitions must be a mapping of bucket names to definitions");
+		NODE_DIAG(c, SC_RULES_ERROR, defs, "Expected a map here.");
 		return;
 	}
 	bool bad = false;
@@ -2034,7 +2036,7 @@ static void bucket_definitions(rctx *c, yaml_node_t *defs)
 static void streams(rctx *c, yaml_node_t *defs, int edition)
 {
 	if (defs->type != YAML_MAPPING_NODE) {
-		NODE_DIAG(c, SC_RULES_ERROR, defs, "streams must be a mapping of stream names to definitions");
+		NODE_DIAG(c, SC_RULES_ERROR, defs, "Expected a map here.");
 		return;
 	}
 	if (edition < 3) {
@@ -2099,6 +2101,179 @@ static void streams(rctx *c, yaml_node_t *defs, int edition)
 		}
 	}
 	c->bucket = NULL;
+}
+
+/* ---- the config: block ----
+ *
+ * As the newer source reads it (from_yaml.ts #parseCompatibilityOptions,
+ * #validateStorageVersion; compatibility.ts; StorageVersion.ts), with its
+ * messages and places. The keys and their types are those of the schema
+ * the reference ships (schema/sync_rules.json, "config"); a test checks
+ * this list against that file. */
+static const struct config_key {
+	const char *name;
+	enum { CK_EDITION, CK_BOOL, CK_PRECISION, CK_STORAGE } type;
+	int fixed_in;      /* CK_BOOL: on by default from this edition (0: never) */
+} config_keys[] = {
+	{ "edition", CK_EDITION, 0 },
+	{ "storage_version", CK_STORAGE, 0 },
+	{ "timestamp_max_precision", CK_PRECISION, 0 },
+	{ "timestamps_iso8601", CK_BOOL, 2 },
+	{ "versioned_bucket_ids", CK_BOOL, 2 },
+	{ "fixed_json_extract", CK_BOOL, 2 },
+	{ "custom_postgres_types", CK_BOOL, 2 },
+	{ "unstable_sqlite_expression_engine", CK_BOOL, 0 },
+};
+
+const char *sc_rules_config_key(size_t i)
+{
+	return i < sizeof config_keys / sizeof config_keys[0] ? config_keys[i].name : NULL;
+}
+
+/* A plain scalar the YAML core schema (what the service loads with)
+ * resolves to a number, a boolean, null, or else a string. */
+typedef enum { YV_STRING, YV_NUMBER, YV_BOOL, YV_NULL } yaml_value_type;
+
+static yaml_value_type yaml_core_type(yaml_node_t *n, double *num, bool *b)
+{
+	const char *v = sc_yaml_scalar(n);
+	if (!v || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return YV_STRING;
+	if (!*v || strcmp(v, "~") == 0 || strcmp(v, "null") == 0 || strcmp(v, "Null") == 0 || strcmp(v, "NULL") == 0)
+		return YV_NULL;
+	if (strcmp(v, "true") == 0 || strcmp(v, "True") == 0 || strcmp(v, "TRUE") == 0) {
+		*b = true;
+		return YV_BOOL;
+	}
+	if (strcmp(v, "false") == 0 || strcmp(v, "False") == 0 || strcmp(v, "FALSE") == 0) {
+		*b = false;
+		return YV_BOOL;
+	}
+	const char *p = v;
+	if (*p == '+' || *p == '-')
+		p++;
+	if (strcmp(p, ".inf") == 0 || strcmp(p, ".Inf") == 0 || strcmp(p, ".INF") == 0) {
+		*num = *v == '-' ? -1e308 : 1e308;
+		return YV_NUMBER;
+	}
+	if (strcmp(v, ".nan") == 0 || strcmp(v, ".NaN") == 0 || strcmp(v, ".NAN") == 0) {
+		*num = 0.5; /* not an integer, which is all that matters here */
+		return YV_NUMBER;
+	}
+	if (strncmp(v, "0x", 2) == 0 || strncmp(v, "0o", 2) == 0) {
+		const char *d = v + 2;
+		if (!*d)
+			return YV_STRING;
+		for (const char *q = d; *q; q++)
+			if (!(v[1] == 'x' ? isxdigit((unsigned char)*q) : (*q >= '0' && *q <= '7')))
+				return YV_STRING;
+		*num = (double)strtoll(d, NULL, v[1] == 'x' ? 16 : 8);
+		return YV_NUMBER;
+	}
+	/* [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)? */
+	const char *q = p;
+	size_t digits = 0;
+	while (isdigit((unsigned char)*q))
+		q++, digits++;
+	if (*q == '.') {
+		q++;
+		while (isdigit((unsigned char)*q))
+			q++, digits++;
+	}
+	if (!digits)
+		return YV_STRING;
+	if (*q == 'e' || *q == 'E') {
+		q++;
+		if (*q == '+' || *q == '-')
+			q++;
+		if (!isdigit((unsigned char)*q))
+			return YV_STRING;
+		while (isdigit((unsigned char)*q))
+			q++;
+	}
+	if (*q)
+		return YV_STRING;
+	*num = strtod(v, NULL);
+	return YV_NUMBER;
+}
+
+static int parse_config(rctx *c, yaml_node_t *config, yaml_node_t **edition_node, double *edition_value)
+{
+	if (config->type != YAML_MAPPING_NODE) {
+		NODE_DIAG(c, SC_RULES_ERROR, config, "Expected a map here.");
+		return 1;
+	}
+	size_t nkeys = sizeof config_keys / sizeof config_keys[0];
+	int set[sizeof config_keys / sizeof config_keys[0]];  /* booleans: -1 unset, 0, 1 */
+	bool precision = false;
+	double edition = 1;
+	for (size_t i = 0; i < nkeys; i++) {
+		set[i] = -1;
+		yaml_node_t *v = sc_yaml_get(&c->y, config, config_keys[i].name);
+		if (!v)
+			continue;
+		if (v->type != YAML_SCALAR_NODE) {
+			NODE_DIAG(c, SC_RULES_ERROR, v, "Expected a scalar here.");
+			continue;
+		}
+		double num = 0;
+		bool b = false;
+		yaml_value_type t = yaml_core_type(v, &num, &b);
+		switch (config_keys[i].type) {
+		case CK_EDITION:
+			if (t != YV_NUMBER) {
+				NODE_DIAG(c, SC_RULES_ERROR, v, "must be numeric");
+				break;
+			}
+			edition = num;
+			*edition_node = v;
+			*edition_value = num;
+			break;
+		case CK_BOOL:
+			if (t != YV_BOOL)
+				NODE_DIAG(c, SC_RULES_ERROR, v, "must be a boolean");
+			else
+				set[i] = b;
+			break;
+		case CK_PRECISION: {
+			static const char *const allowed[] = { "seconds", "milliseconds", "microseconds", "nanoseconds", NULL };
+			if (t != YV_STRING)
+				NODE_DIAG(c, SC_RULES_ERROR, v, "must be a string");
+			else if (!in_list(allowed, sc_yaml_scalar(v)))
+				NODE_DIAG(c, SC_RULES_ERROR, v, "Unknown time precision, allowed are seconds, milliseconds, microseconds, nanoseconds");
+			else
+				precision = true;
+			break;
+		}
+		case CK_STORAGE:
+			if (t != YV_NUMBER)
+				NODE_DIAG(c, SC_RULES_ERROR, v, "Storage version must be numeric");
+			else if (num != 2 && num != 3)
+				NODE_DIAG(c, SC_RULES_ERROR, v, "Storage version %s is not supported", sc_yaml_scalar(v));
+			else if (num == 3)
+				NODE_DIAG(c, SC_RULES_WARNING, v,
+					  "Storage version 3 is unstable, and may cause unexpected behavior or stop functioning in any release");
+			break;
+		}
+	}
+	/* An option is on when set, else from the edition it is fixed in. */
+#define CFG_ON(i) (set[i] >= 0 ? set[i] == 1 : config_keys[i].fixed_in && config_keys[i].fixed_in <= edition)
+	if (precision && !CFG_ON(3))
+		NODE_DIAG(c, SC_RULES_ERROR, config, "'timestamp_max_precision' requires 'timestamps_iso8601' to be enabled.");
+	if (CFG_ON(7)) {
+		if (edition < 3)
+			NODE_DIAG(c, SC_RULES_ERROR, config, "Enabling unstable_sqlite_expression_engine requires edition: 3");
+		else if (!CFG_ON(5))
+			NODE_DIAG(c, SC_RULES_ERROR, config, "Enabling unstable_sqlite_expression_engine requires fixed_json_extract");
+	}
+#undef CFG_ON
+	const char *names[sizeof config_keys / sizeof config_keys[0] + 1];
+	for (size_t i = 0; i < nkeys; i++)
+		names[i] = config_keys[i].name;
+	names[nkeys] = NULL;
+	bool bad = false;
+	check_mapping_keys(c, config, names, "config", &bad);
+	return edition >= 3 ? 3 : edition >= 2 ? 2 : 1;
 }
 
 /* Aliases make one node appear in two places; libyaml's loader resolves
@@ -2195,21 +2370,10 @@ int sc_rules_validate(const char *text, size_t len, const char *name, sc_rules_r
 	bool bad = false;
 	int edition = 1;
 	yaml_node_t *config = sc_yaml_get(&c.y, root, "config");
-	if (config) {
-		if (config->type != YAML_MAPPING_NODE) {
-			NODE_DIAG(&c, SC_RULES_ERROR, config, "config must be a mapping");
-		} else {
-			yaml_node_t *ed = sc_yaml_get(&c.y, config, "edition");
-			long e;
-			if (ed && (!yaml_int(ed, &e) || e < 1 || e > 3)) {
-				NODE_DIAG(&c, SC_RULES_ERROR, ed, "config.edition must be 1, 2 or 3");
-				if (yaml_int(ed, &e) && e > 3)
-					edition = 3;
-			} else if (ed) {
-				edition = (int)e;
-			}
-		}
-	}
+	yaml_node_t *edition_node = NULL;
+	double edition_value = 1;
+	if (config)
+		edition = parse_config(&c, config, &edition_node, &edition_value);
 	out->edition = edition;
 	yaml_node_t *buckets = sc_yaml_get(&c.y, root, "bucket_definitions");
 	yaml_node_t *strms = sc_yaml_get(&c.y, root, "streams");
@@ -2228,15 +2392,17 @@ int sc_rules_validate(const char *text, size_t len, const char *name, sc_rules_r
 	yaml_node_t *with = sc_yaml_get(&c.y, root, "with");
 	if (with && edition < 3)
 		NODE_DIAG(&c, SC_RULES_ERROR, with, "Common table expressions are not supported without the `sync_config_compiler` option.");
-	/* Unknown keys last, and only when nothing else is fatal, as the
-	 * service reports its schema errors. */
 	check_mapping_keys(&c, root, top, "sync rules", &bad);
-	bool fatal = sc_rules_count(out, SC_RULES_ERROR) > 0;
-	for (size_t i = 0; i < c.ndeferred; i++) {
-		if (!fatal) {
-			c.bucket = c.deferred[i].bucket;
-			add_diag_at(&c, SC_RULES_ERROR, c.deferred[i].start, c.deferred[i].end, "%s", c.deferred[i].msg);
-		}
+	/* The JSON schema (schema/sync_rules.json) runs last, and only when
+	 * nothing else is fatal: of its rules, only the edition's range is
+	 * not checked above. */
+	if (edition_node && sc_rules_count(out, SC_RULES_ERROR) == 0) {
+		if (edition_value != (double)(long)edition_value)
+			NODE_DIAG(&c, SC_RULES_ERROR, edition_node, "must be integer");
+		else if (edition_value < 1)
+			NODE_DIAG(&c, SC_RULES_ERROR, edition_node, "must be >= 1");
+		else if (edition_value >= 4)
+			NODE_DIAG(&c, SC_RULES_ERROR, edition_node, "must be < 4");
 	}
 	c.bucket = NULL;
 done:

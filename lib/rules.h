@@ -54,6 +54,9 @@ typedef struct sc_rules_result {
  * levels, an empty file: -1 with err (exit 2). Otherwise 0, the findings in
  * out. `text` must outlive out. */
 int sc_rules_validate(const char *text, size_t len, const char *name, sc_rules_result *out, sc_error *err);
+/* The keys of the config: block syncctl checks, i from 0; NULL past the
+ * last (a test compares them with the reference's schema file). */
+const char *sc_rules_config_key(size_t i);
 size_t sc_rules_count(const sc_rules_result *r, sc_rules_severity sev);
 void sc_rules_result_free(sc_rules_result *r);
 
