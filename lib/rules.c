@@ -44,6 +44,7 @@ typedef struct rctx {
 	size_t ninserted;
 	char *rewritten;
 	bool is_stream_edition3;
+	struct e3ctx *e3;      /* edition 3: the CTEs in scope */
 	/* Unknown keys, reported only when nothing else is fatal (the
 	 * service's schema check runs last, and only then). */
 	struct { size_t start, end; char *msg; const char *bucket; } *deferred;
@@ -1720,6 +1721,379 @@ static char **parameter_query(rctx *c, size_t *nout, bool accept_dangerous, cJSO
 	return names;
 }
 
+/* ---- edition 3: the sync streams compiler ----
+ *
+ * What the newer compiler (compiler/parser.ts, compiler/sqlite.ts) checks
+ * without a schema: names resolve against the tables, aliases and common
+ * table expressions in scope (so token_parameters.x is an unknown table
+ * there), every function in every clause (result columns, subqueries,
+ * CTEs) is one it knows with its arity, subqueries and CTEs return the
+ * columns their use needs. */
+typedef struct scope3 {
+	const char *names[32];
+	size_t n;
+	struct scope3 *parent;
+} scope3;
+
+typedef struct cte3 {
+	const char *name;
+	int ncols;             /* -1: it did not compile */
+	bool used;
+	yaml_node_t *key;
+} cte3;
+
+typedef struct e3ctx {
+	cte3 *ctes;
+	size_t nctes;
+	bool dangerous;
+} e3ctx;
+
+static cte3 *e3_cte(e3ctx *e, const char *name)
+{
+	/* Later entries (the stream's own) shadow earlier (global) ones. */
+	for (size_t i = e->nctes; i-- > 0;)
+		if (strcasecmp(e->ctes[i].name, name) == 0)
+			return &e->ctes[i];
+	return NULL;
+}
+
+static bool e3_resolve(const scope3 *s, const char *name)
+{
+	for (; s; s = s->parent)
+		for (size_t i = 0; i < s->n; i++)
+			if (strcmp(s->names[i], name) == 0)
+				return true;
+	return false;
+}
+
+static void e3_expr(rctx *c, e3ctx *e, scope3 *s, cJSON *w);
+static int e3_select(rctx *c, e3ctx *e, cJSON *sel, scope3 *parent, bool main_query);
+
+static void e3_list(rctx *c, e3ctx *e, scope3 *s, cJSON *arr)
+{
+	cJSON *x;
+	cJSON_ArrayForEach(x, arr)
+		e3_expr(c, e, s, x);
+}
+
+static const struct { const char *name; int min, max; } e3_functions[] = {
+	{ "hex", 1, 1 }, { "ifnull", 2, -1 }, { "iif", 3, 3 }, { "instr", 2, 2 }, { "length", 1, 1 },
+	{ "lower", 1, 1 }, { "substring", 2, 3 }, { "typeof", 1, 1 }, { "upper", 1, 1 },
+	{ "json_array_length", 1, 2 }, { "json_extract", 2, -1 }, { "unixepoch", 1, -1 }, { "datetime", 1, -1 },
+	{ "base64", 1, 1 }, { "json_keys", 1, 1 }, { "uuid_blob", 1, 1 }, { "st_asgeojson", 1, 1 },
+	{ "st_astext", 1, 1 }, { "st_x", 1, 1 }, { "st_y", 1, 1 },
+};
+
+static void e3_funccall(rctx *c, e3ctx *e, scope3 *s, cJSON *n)
+{
+	cJSON *names = cJSON_GetObjectItemCaseSensitive(n, "funcname");
+	int nn = cJSON_GetArraySize(names);
+	const char *schema = nn >= 2 ? str_node(cJSON_GetArrayItem(names, nn - 2)) : NULL;
+	const char *fn = str_node(cJSON_GetArrayItem(names, nn - 1));
+	int loc = loc_of(n);
+	cJSON *args = cJSON_GetObjectItemCaseSensitive(n, "args");
+	int na = cJSON_GetArraySize(args);
+	if (!fn)
+		return;
+	if (schema && strcmp(schema, "pg_catalog") == 0)
+		schema = NULL;
+	if (schema) {
+		if (strcmp(schema, "auth") == 0 || strcmp(schema, "subscription") == 0 || strcmp(schema, "connection") == 0) {
+			if (strcmp(schema, "subscription") == 0)
+				e->dangerous = true;
+			if (strcmp(fn, "parameter") == 0 && na != 1)
+				sql_diag(c, SC_RULES_ERROR, loc, "Expected a single argument here");
+			else if (strcmp(fn, "user_id") == 0 && strcmp(schema, "auth") != 0)
+				sql_diag(c, SC_RULES_ERROR, loc, ".user_id() is only available on auth schema");
+			else if (strcmp(fn, "parameters") != 0 && strcmp(fn, "parameter") != 0 && strcmp(fn, "user_id") != 0)
+				sql_diag(c, SC_RULES_ERROR, loc, "Unknown request function");
+			e3_list(c, e, s, args);
+			return;
+		}
+		/* Row metadata of a (wildcard) table: t.schema(), t.table_name(),
+		 * t.table_suffix(), from the newer source (be42e25); 0.38.1
+		 * refuses them ("Invalid schema in function name"). */
+		if (strcasecmp(fn, "schema") == 0 || strcasecmp(fn, "table_name") == 0 || strcasecmp(fn, "table_suffix") == 0) {
+			if (!e3_resolve(s, schema))
+				sql_diag(c, SC_RULES_ERROR, loc, "Table '%s' has not been added in a FROM clause here.", schema);
+			else if (na != 0)
+				sql_diag(c, SC_RULES_ERROR, loc, "Expected no arguments here");
+			return;
+		}
+		sql_diag(c, SC_RULES_ERROR, loc, "Invalid schema in function name");
+		return;
+	}
+	if (cJSON_GetObjectItemCaseSensitive(n, "agg_distinct") || cJSON_GetObjectItemCaseSensitive(n, "agg_order") ||
+	    cJSON_GetObjectItemCaseSensitive(n, "agg_filter") || cJSON_GetObjectItemCaseSensitive(n, "over")) {
+		sql_diag(c, SC_RULES_ERROR, loc, "DISTINCT, ORDER BY, FILTER and OVER clauses are not supported");
+		return;
+	}
+	if (strcasecmp(fn, "random") == 0 || strcasecmp(fn, "randomblob") == 0) {
+		sql_diag(c, SC_RULES_ERROR, loc, "Forbidden call: Sync definitions must be deterministic.");
+		return;
+	}
+	size_t i;
+	for (i = 0; i < sizeof e3_functions / sizeof e3_functions[0]; i++)
+		if (strcasecmp(e3_functions[i].name, fn) == 0)
+			break;
+	if (i == sizeof e3_functions / sizeof e3_functions[0]) {
+		sql_diag(c, SC_RULES_ERROR, loc, "Unknown function");
+		return;
+	}
+	if (na < e3_functions[i].min)
+		sql_diag(c, SC_RULES_ERROR, loc, "Expected at least %d arguments", e3_functions[i].min);
+	else if (e3_functions[i].max >= 0 && na > e3_functions[i].max)
+		sql_diag(c, SC_RULES_ERROR, loc, "Expected at most %d arguments", e3_functions[i].max);
+	e3_list(c, e, s, args);
+}
+
+static void e3_expr(rctx *c, e3ctx *e, scope3 *s, cJSON *w)
+{
+	const char *t;
+	cJSON *n = node_of(w, &t);
+	if (!n)
+		return;
+	int loc = loc_of(n);
+	if (strcmp(t, "A_Const") == 0)
+		return;
+	if (strcmp(t, "ColumnRef") == 0) {
+		const char *f[3] = { 0 };
+		int k = colref_fields(n, f);
+		if (k == 1) {
+			if (strcmp(f[0], "*") == 0)
+				sql_diag(c, SC_RULES_ERROR, loc, "* columns are not supported here");
+			else if (s->n != 1)
+				sql_diag(c, SC_RULES_ERROR, loc, "Invalid unqualified reference since multiple tables are in scope");
+		} else if (k >= 2) {
+			if (!e3_resolve(s, f[k - 2]))
+				sql_diag(c, SC_RULES_ERROR, loc, "Table '%s' has not been added in a FROM clause here.", f[k - 2]);
+			else if (strcmp(f[k - 1], "*") == 0)
+				sql_diag(c, SC_RULES_ERROR, loc, "* columns are not supported here");
+		}
+		return;
+	}
+	if (strcmp(t, "FuncCall") == 0) {
+		e3_funccall(c, e, s, n);
+		return;
+	}
+	if (strcmp(t, "ParamRef") == 0) {
+		sql_diag(c, SC_RULES_ERROR, loc, "SQL parameters are not allowed. Use parameter functions instead: https://docs.powersync.com/usage/sync-streams#accessing-parameters");
+		return;
+	}
+	if (strcmp(t, "TypeCast") == 0) {
+		cJSON *names = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(n, "typeName"), "names");
+		const char *to = str_node(cJSON_GetArrayItem(names, cJSON_GetArraySize(names) - 1));
+		static const char *const casts[] = { "text", "numeric", "integer", "int4", "real", "float4", "blob", NULL };
+		if (!to || !in_list(casts, to))
+			sql_diag(c, SC_RULES_ERROR, loc, "Invalid SQLite cast");
+		e3_expr(c, e, s, cJSON_GetObjectItemCaseSensitive(n, "arg"));
+		return;
+	}
+	if (strcmp(t, "NullTest") == 0 || strcmp(t, "BooleanTest") == 0) {
+		e3_expr(c, e, s, cJSON_GetObjectItemCaseSensitive(n, "arg"));
+		return;
+	}
+	if (strcmp(t, "BoolExpr") == 0) {
+		e3_list(c, e, s, cJSON_GetObjectItemCaseSensitive(n, "args"));
+		return;
+	}
+	if (strcmp(t, "CaseExpr") == 0) {
+		e3_expr(c, e, s, cJSON_GetObjectItemCaseSensitive(n, "arg"));
+		cJSON *x;
+		cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(n, "args")) {
+			cJSON *cw = cJSON_GetObjectItemCaseSensitive(x, "CaseWhen");
+			e3_expr(c, e, s, cJSON_GetObjectItemCaseSensitive(cw, "expr"));
+			e3_expr(c, e, s, cJSON_GetObjectItemCaseSensitive(cw, "result"));
+		}
+		e3_expr(c, e, s, cJSON_GetObjectItemCaseSensitive(n, "defresult"));
+		return;
+	}
+	if (strcmp(t, "CoalesceExpr") == 0) {
+		sql_diag(c, SC_RULES_ERROR, loc, "Unknown function");
+		return;
+	}
+	if (strcmp(t, "SubLink") == 0) {
+		const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(n, "subLinkType"));
+		cJSON *test = cJSON_GetObjectItemCaseSensitive(n, "testexpr");
+		cJSON *sub = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(n, "subselect"), "SelectStmt");
+		if (!type || strcmp(type, "ANY_SUBLINK") != 0 || !test || !sub) {
+			sql_diag(c, SC_RULES_ERROR, loc, "Invalid position for subqueries. Subqueries are only supported in WHERE clauses.");
+			return;
+		}
+		e3_expr(c, e, s, test);
+		int cols = e3_select(c, e, sub, s, false);
+		if (cols >= 0 && cols != 1)
+			sql_diag(c, SC_RULES_ERROR, loc_of(sub) >= 0 ? loc_of(sub) : loc, "Must return a single expression column");
+		return;
+	}
+	if (strcmp(t, "A_Expr") == 0) {
+		const char *kind = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(n, "kind"));
+		const char *op = op_name(n);
+		cJSON *l = cJSON_GetObjectItemCaseSensitive(n, "lexpr"), *r = cJSON_GetObjectItemCaseSensitive(n, "rexpr");
+		int eloc = node_loc(w);
+		if (kind && (strcmp(kind, "AEXPR_LIKE") == 0 || strcmp(kind, "AEXPR_ILIKE") == 0)) {
+			sql_diag(c, SC_RULES_ERROR, eloc, "LIKE expressions are not currently supported.");
+			return;
+		}
+		if (kind && strcmp(kind, "AEXPR_IN") == 0) {
+			e3_expr(c, e, s, l);
+			cJSON *lst = cJSON_GetObjectItemCaseSensitive(r, "List");
+			cJSON *items = lst ? cJSON_GetObjectItemCaseSensitive(lst, "items") : r;
+			if (cJSON_IsArray(items) && cJSON_GetArraySize(items) == 1) {
+				const char *it;
+				cJSON *one = node_of(cJSON_GetArrayItem(items, 0), &it);
+				const char *f[3] = { 0 };
+				if (strcmp(it, "ColumnRef") == 0 && colref_fields(one, f) == 1) {
+					cte3 *cte = e3_cte(e, f[0]);
+					if (cte) {
+						cte->used = true;
+						if (cte->ncols >= 0 && cte->ncols != 1)
+							sql_diag(c, SC_RULES_ERROR, loc_of(one), "Common-table expression must return a single column");
+						return;
+					}
+				}
+			}
+			if (cJSON_IsArray(items))
+				e3_list(c, e, s, items);
+			else
+				e3_expr(c, e, s, items);
+			return;
+		}
+		if (kind && strcmp(kind, "AEXPR_OP") == 0) {
+			static const char *const ops3[] = { "=", "!=", "<>", "<", ">", "<=", ">=", "&", "|", "<<", ">>", "+",
+							    "-", "*", "/", "%", "||", "->", "->>", "&&", NULL };
+			if (!l && op && strcmp(op, "-") == 0) {
+				sql_diag(c, SC_RULES_ERROR, loc, "Unary minus is not currently supported");
+				return;
+			}
+			if (op && !in_list(ops3, op)) {
+				sql_diag(c, SC_RULES_ERROR, eloc, "Unsupported binary operator");
+				return;
+			}
+			e3_expr(c, e, s, l);
+			e3_expr(c, e, s, r);
+			return;
+		}
+		if (kind && (strcmp(kind, "AEXPR_BETWEEN") == 0 || strcmp(kind, "AEXPR_NOT_BETWEEN") == 0)) {
+			e3_expr(c, e, s, l);
+			e3_list(c, e, s, cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(r, "List"), "items"));
+			return;
+		}
+		if (kind && (strcmp(kind, "AEXPR_DISTINCT") == 0 || strcmp(kind, "AEXPR_NOT_DISTINCT") == 0)) {
+			e3_expr(c, e, s, l);
+			e3_expr(c, e, s, r);
+			return;
+		}
+		sql_diag(c, SC_RULES_ERROR, eloc, "This expression is not supported by PowerSync");
+		return;
+	}
+	sql_diag(c, SC_RULES_ERROR, loc, "This expression is not supported by PowerSync");
+}
+
+static void e3_from(rctx *c, e3ctx *e, scope3 *s, cJSON *w)
+{
+	const char *t;
+	cJSON *n = node_of(w, &t);
+	if (!n)
+		return;
+	const char *name = NULL;
+	if (strcmp(t, "RangeVar") == 0) {
+		const char *schema, *rel, *alias;
+		range_names(n, &schema, &rel, &alias);
+		name = alias ? alias : rel;
+		cte3 *cte = !schema && rel ? e3_cte(e, rel) : NULL;
+		if (cte)
+			cte->used = true;
+	} else if (strcmp(t, "RangeFunction") == 0) {
+		cJSON *list = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(n, "functions"), 0), "List");
+		const char *ft;
+		cJSON *call = node_of(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(list, "items"), 0), &ft);
+		cJSON *fnames = cJSON_GetObjectItemCaseSensitive(call, "funcname");
+		const char *fname = str_node(cJSON_GetArrayItem(fnames, cJSON_GetArraySize(fnames) - 1));
+		e3_list(c, e, s, cJSON_GetObjectItemCaseSensitive(call, "args"));
+		name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(n, "alias"), "aliasname"));
+		if (!name)
+			name = fname;
+	} else if (strcmp(t, "RangeSubselect") == 0) {
+		cJSON *sub = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(n, "subquery"), "SelectStmt");
+		/* A subquery in FROM does not see the outer names. */
+		if (sub)
+			e3_select(c, e, sub, NULL, false);
+		name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(n, "alias"), "aliasname"));
+	} else if (strcmp(t, "JoinExpr") == 0) {
+		e3_from(c, e, s, cJSON_GetObjectItemCaseSensitive(n, "larg"));
+		e3_from(c, e, s, cJSON_GetObjectItemCaseSensitive(n, "rarg"));
+		const char *jt = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(n, "jointype"));
+		int jl = loc_of(node_of(cJSON_GetObjectItemCaseSensitive(n, "rarg"), &t));
+		if (jt && strcmp(jt, "JOIN_INNER") != 0)
+			sql_diag(c, SC_RULES_ERROR, jl < 0 ? 0 : jl, "FULL JOIN is not supported");
+		if (cJSON_GetObjectItemCaseSensitive(n, "usingClause"))
+			sql_diag(c, SC_RULES_ERROR, jl < 0 ? 0 : jl, "USING is not supported");
+		e3_expr(c, e, s, cJSON_GetObjectItemCaseSensitive(n, "quals"));
+		return;
+	}
+	if (name && s->n < sizeof s->names / sizeof s->names[0])
+		s->names[s->n++] = name;
+}
+
+/* Checks a SELECT of a stream (main_query), a subquery or a CTE; returns
+ * the number of result columns, or -1 with a '*' where one may not be. */
+static int e3_select(rctx *c, e3ctx *e, cJSON *sel, scope3 *parent, bool main_query)
+{
+	scope3 s;
+	memset(&s, 0, sizeof s);
+	s.parent = parent;
+	check_unsupported(c, sel);
+	cJSON *x;
+	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(sel, "fromClause"))
+		e3_from(c, e, &s, x);
+	e3_expr(c, e, &s, cJSON_GetObjectItemCaseSensitive(sel, "whereClause"));
+	int cols = 0;
+	bool bad = false;
+	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(sel, "targetList")) {
+		const char *t;
+		cJSON *rt = node_of(x, &t);
+		cJSON *val = cJSON_GetObjectItemCaseSensitive(rt, "val");
+		const char *vt;
+		cJSON *vn = node_of(val, &vt);
+		if (strcmp(vt, "ColumnRef") == 0) {
+			const char *f[3] = { 0 };
+			int k = colref_fields(vn, f);
+			if (strcmp(f[k > 3 ? 2 : k - 1], "*") == 0) {
+				if (!main_query) {
+					sql_diag(c, SC_RULES_ERROR, loc_of(vn), "* columns are not allowed in subqueries or common table expressions");
+					bad = true;
+				} else if (k >= 2 && !e3_resolve(&s, f[k - 2])) {
+					sql_diag(c, SC_RULES_ERROR, loc_of(vn), "Table '%s' has not been added in a FROM clause here.", f[k - 2]);
+				} else if (k == 1 && s.n != 1) {
+					sql_diag(c, SC_RULES_ERROR, loc_of(vn), "Invalid unqualified reference since multiple tables are in scope");
+				}
+				continue;
+			}
+		}
+		e3_expr(c, e, &s, val);
+		cols++;
+	}
+	return bad ? -1 : cols;
+}
+
+/* Parses a CTE's SQL (the scalar set with set_sql) and records it. */
+static void e3_define_cte(rctx *c, e3ctx *e, const char *name, yaml_node_t *key)
+{
+	cJSON *tree;
+	int ncols = -1;
+	cJSON *sel = parse_select(c, &tree);
+	if (sel)
+		ncols = e3_select(c, e, sel, NULL, false);
+	cJSON_Delete(tree);
+	e->ctes = sc_xrealloc(e->ctes, (e->nctes + 1) * sizeof *e->ctes);
+	e->ctes[e->nctes].name = name;
+	e->ctes[e->nctes].ncols = ncols;
+	e->ctes[e->nctes].used = false;
+	e->ctes[e->nctes].key = key;
+	e->nctes++;
+}
+
 static void stream_query(rctx *c, cJSON *info, bool accept_dangerous, int edition)
 {
 	cJSON *tree;
@@ -1728,26 +2102,23 @@ static void stream_query(rctx *c, cJSON *info, bool accept_dangerous, int editio
 		cJSON_Delete(tree);
 		return;
 	}
-	check_unsupported(c, sel);
 	bool fn;
 	if (edition >= 3) {
-		/* Compiled streams take joins and subqueries; the output must
-		 * come from one table, which the compiler checks with the
-		 * schema. Here: the request functions, in every clause. */
-		qstate q3;
-		memset(&q3, 0, sizeof q3);
-		q3.kind = Q_STREAM;
-		check_expr(c, &q3, cJSON_GetObjectItemCaseSensitive(sel, "whereClause"));
-		if (q3.dangerous && !accept_dangerous)
+		/* Compiled streams take joins and subqueries (e3_select). */
+		e3ctx *e3 = c->e3;
+		e3->dangerous = false;
+		e3_select(c, e3, sel, NULL, true);
+		if (e3->dangerous && !accept_dangerous)
 			add_diag_at(c, SC_RULES_WARNING, c->scalar_start, c->scalar_start + strlen(c->sql),
 				    "Clients can send any value for this unauthenticated parameter, so this is unsuitable for authorization.");
 		cJSON *from = cJSON_GetObjectItemCaseSensitive(sel, "fromClause");
 		cJSON *first = cJSON_GetArrayItem(from, 0);
 		const char *t3;
 		cJSON *rv3 = node_of(first, &t3);
-		if (rv3 && strcmp(t3, "RangeVar") == 0) {
-			const char *sch, *rel, *alias3;
+		const char *sch = NULL, *rel = NULL, *alias3 = NULL;
+		if (rv3 && strcmp(t3, "RangeVar") == 0)
 			range_names(rv3, &sch, &rel, &alias3);
+		if (rel && (sch || !e3_cte(e3, rel))) {
 			char *src = sc_xasprintf("%s.%s", sch ? sch : "public", rel);
 			add_unique(c->out->source_tables, src);
 			add_unique(cJSON_GetObjectItemCaseSensitive(info, "source_tables"), src);
@@ -1760,6 +2131,7 @@ static void stream_query(rctx *c, cJSON *info, bool accept_dangerous, int editio
 		cJSON_Delete(tree);
 		return;
 	}
+	check_unsupported(c, sel);
 	cJSON *rv = single_table(c, sel, Q_STREAM, &fn);
 	if (!rv) {
 		cJSON_Delete(tree);
@@ -2033,6 +2405,41 @@ static void bucket_definitions(rctx *c, yaml_node_t *defs)
 	c->bucket = NULL;
 }
 
+/* The with: block of edition 3 (global or a stream's): every CTE is
+ * parsed where it is defined, referenced or not (from_yaml.ts
+ * parseCommonTableExpressions). */
+static void e3_ctes(rctx *c, e3ctx *e, yaml_node_t *with)
+{
+	if (with->type != YAML_MAPPING_NODE) {
+		NODE_DIAG(c, SC_RULES_ERROR, with, "Expected a map here.");
+		return;
+	}
+	for (yaml_node_pair_t *p = with->data.mapping.pairs.start; p < with->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = yaml_document_get_node(&c->y.doc, p->key);
+		yaml_node_t *v = yaml_document_get_node(&c->y.doc, p->value);
+		const char *name = sc_yaml_scalar(k);
+		if (!name) {
+			NODE_DIAG(c, SC_RULES_ERROR, k, "Expected a scalar here.");
+			continue;
+		}
+		if (v->type != YAML_SCALAR_NODE) {
+			NODE_DIAG(c, SC_RULES_ERROR, v, "Expected a scalar here.");
+			continue;
+		}
+		set_sql(c, v);
+		e3_define_cte(c, e, name, k);
+		c->sql = NULL;
+	}
+}
+
+static void e3_unused(rctx *c, e3ctx *e, size_t from)
+{
+	for (size_t i = from; i < e->nctes; i++)
+		if (!e->ctes[i].used)
+			key_diag(c, SC_RULES_WARNING, e->ctes[i].key, "This common table expression isn't referenced.%s", "");
+	e->nctes = from;
+}
+
 static void streams(rctx *c, yaml_node_t *defs, int edition)
 {
 	if (defs->type != YAML_MAPPING_NODE) {
@@ -2079,6 +2486,12 @@ static void streams(rctx *c, yaml_node_t *defs, int edition)
 			NODE_DIAG(c, SC_RULES_ERROR, def, "One of `queries` or `query` must be given.");
 			continue;
 		}
+		size_t global_ctes = c->e3 ? c->e3->nctes : 0;
+		yaml_node_t *local_with = sc_yaml_get(&c->y, def, "with");
+		if (edition >= 3 && local_with)
+			e3_ctes(c, c->e3, local_with);
+		if (queries && queries->type != YAML_SEQUENCE_NODE)
+			NODE_DIAG(c, SC_RULES_ERROR, queries, "Expected a sequence here.");
 		yaml_node_t *qlist[256];
 		size_t nq = 0;
 		if (query)
@@ -2099,6 +2512,8 @@ static void streams(rctx *c, yaml_node_t *defs, int edition)
 				stream_query(c, info, accept, edition);
 			c->sql = NULL;
 		}
+		if (edition >= 3)
+			e3_unused(c, c->e3, global_ctes);
 	}
 	c->bucket = NULL;
 }
@@ -2387,11 +2802,23 @@ int sc_rules_validate(const char *text, size_t len, const char *name, sc_rules_r
 	} else if (buckets) {
 		bucket_definitions(&c, buckets);
 	}
-	if (strms)
-		streams(&c, strms, edition);
+	e3ctx e3;
+	memset(&e3, 0, sizeof e3);
+	c.e3 = &e3;
 	yaml_node_t *with = sc_yaml_get(&c.y, root, "with");
 	if (with && edition < 3)
 		NODE_DIAG(&c, SC_RULES_ERROR, with, "Common table expressions are not supported without the `sync_config_compiler` option.");
+	else if (with)
+		e3_ctes(&c, &e3, with);
+	size_t nglobal = e3.nctes;
+	if (strms)
+		streams(&c, strms, edition);
+	if (edition >= 3) {
+		e3.nctes = nglobal;
+		e3_unused(&c, &e3, 0);
+	}
+	free(e3.ctes);
+	c.e3 = NULL;
 	check_mapping_keys(&c, root, top, "sync rules", &bad);
 	/* The JSON schema (schema/sync_rules.json) runs last, and only when
 	 * nothing else is fatal: of its rules, only the edition's range is
