@@ -1176,9 +1176,9 @@ static cJSON *in_operand(rctx *c, cJSON *r, int loc)
 	if (cJSON_IsArray(items)) {
 		if (cJSON_GetArraySize(items) == 1)
 			return cJSON_GetArrayItem(items, 0);
-		const char *et;
-		int eloc = loc_of(node_of(cJSON_GetArrayItem(items, 0), &et));
-		sql_diag(c, SC_RULES_ERROR, eloc > 0 ? eloc - 1 : loc, "list not supported here");
+		/* The service points at the list's first item. */
+		sql_diag(c, SC_RULES_ERROR, node_loc(cJSON_GetArrayItem(items, 0)) >= 0 ? node_loc(cJSON_GetArrayItem(items, 0)) : loc,
+			 "list not supported here");
 		return NULL;
 	}
 	return r;
@@ -1747,6 +1747,7 @@ typedef struct e3ctx {
 	cte3 *ctes;
 	size_t nctes;
 	bool dangerous;
+	int dangerous_loc;     /* the first subscription.*() call */
 } e3ctx;
 
 static cte3 *e3_cte(e3ctx *e, const char *name)
@@ -1800,8 +1801,10 @@ static void e3_funccall(rctx *c, e3ctx *e, scope3 *s, cJSON *n)
 		schema = NULL;
 	if (schema) {
 		if (strcmp(schema, "auth") == 0 || strcmp(schema, "subscription") == 0 || strcmp(schema, "connection") == 0) {
-			if (strcmp(schema, "subscription") == 0)
+			if (strcmp(schema, "subscription") == 0 && !e->dangerous) {
 				e->dangerous = true;
+				e->dangerous_loc = loc;
+			}
 			if (strcmp(fn, "parameter") == 0 && na != 1)
 				sql_diag(c, SC_RULES_ERROR, loc, "Expected a single argument here");
 			else if (strcmp(fn, "user_id") == 0 && strcmp(schema, "auth") != 0)
@@ -2110,8 +2113,8 @@ static void stream_query(rctx *c, cJSON *info, bool accept_dangerous, int editio
 		e3->dangerous = false;
 		e3_select(c, e3, sel, NULL, true);
 		if (e3->dangerous && !accept_dangerous)
-			add_diag_at(c, SC_RULES_WARNING, c->scalar_start, c->scalar_start + strlen(c->sql),
-				    "Clients can send any value for this unauthenticated parameter, so this is unsuitable for authorization.");
+			sql_diag(c, SC_RULES_WARNING, e3->dangerous_loc,
+				 "Clients can send any value for this unauthenticated parameter, so this is unsuitable for authorization. Consider further constraining this with an authenticated parameter.");
 		cJSON *from = cJSON_GetObjectItemCaseSensitive(sel, "fromClause");
 		cJSON *first = cJSON_GetArrayItem(from, 0);
 		const char *t3;
@@ -2936,7 +2939,7 @@ static const char live_sql_head[] =
 	" EXISTS (SELECT 1 FROM pg_index x WHERE x.indrelid = c.oid AND x.indisreplident),"
 	" pt.tablename IS NOT NULL,"
 	" EXISTS (SELECT 1 FROM pg_publication WHERE pubname = $2),"
-	" format('%I.%I', n.nspname, c.relname), quote_ident($2),"
+	" CASE WHEN c.oid IS NOT NULL THEN format('%I.%I', n.nspname, c.relname) END, quote_ident($2),"
 	" (SELECT json_agg(a.attname ORDER BY a.attnum) FROM pg_attribute a"
 	"   WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped),"
 	" CASE WHEN w.pattern THEN (SELECT count(*) FROM pg_class c2 JOIN pg_namespace n2 ON n2.oid = c2.relnamespace"
