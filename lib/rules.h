@@ -33,6 +33,7 @@ typedef struct sc_rules_table_ref {
 	int *col_offsets;      /* byte offsets in the file of each column */
 	size_t ncolumns;
 	size_t offset;         /* byte offset in the file of the table name */
+	bool star;             /* SELECT *: every column the table has */
 	char *bucket;
 } sc_rules_table_ref;
 
@@ -54,12 +55,19 @@ typedef struct sc_rules_result {
  * levels, an empty file: -1 with err (exit 2). Otherwise 0, the findings in
  * out. `text` must outlive out. */
 int sc_rules_validate(const char *text, size_t len, const char *name, sc_rules_result *out, sc_error *err);
+/* The keys of the config: block syncctl checks, i from 0; NULL past the
+ * last (a test compares them with the reference's schema file). */
+const char *sc_rules_config_key(size_t i);
 size_t sc_rules_count(const sc_rules_result *r, sc_rules_severity sev);
 void sc_rules_result_free(sc_rules_result *r);
 
 /* The live checks against the source database: tables and columns exist
  * (with a did-you-mean), tables are in the publication and have a key or
- * replica identity. Findings become diagnostics; -1 when queries failed. */
+ * replica identity; from Postgres 15, named columns are in the
+ * publication's column list (else an error: they sync as NULL), and a
+ * SELECT * table with unpublished columns or a row filter warns. Two
+ * statements whatever the number of tables. Findings become diagnostics;
+ * -1 when queries failed. */
 int sc_rules_check_live(sc_pg *pg, const char *publication, sc_rules_result *r, sc_error *err);
 
 /* FILE:LINE:COL: error: MESSAGE, the source line, a caret under the token. */
