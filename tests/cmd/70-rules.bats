@@ -119,7 +119,7 @@ $W/r.yaml: invalid: 1 error, 0 warnings"
 @test "--powersync-config: the rules path relative to the config, and the source DB, from the service config" {
 	mkdir -p "$W/etc"
 	printf 'bucket_definitions:\n  g:\n    data:\n      - SELECT id, nmae FROM lists\n' >"$W/etc/sync-rules.yaml"
-	printf 'replication:\n  connections:\n    - uri: %s\nsync_config:\n  path: sync-rules.yaml\n' "$URI" >"$W/etc/config.yaml"
+	printf 'replication:\n  connections:\n    - type: postgresql\n      uri: %s\n      password: unused\n      sslmode: disable\nsync_config:\n  path: sync-rules.yaml\n' "$URI" >"$W/etc/config.yaml"
 	sc rules validate --powersync-config "$W/etc/config.yaml"
 	expect_status 1
 	[[ "$output" == *"$W/etc/sync-rules.yaml:4:20: error: Column nmae not found in table public.lists (did you mean name?)"* ]]
