@@ -1,5 +1,6 @@
 #include "report.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,9 @@ void sc_report_free(sc_report *r)
 		free(r->checks[i].message);
 		free(r->checks[i].hint);
 		cJSON_Delete(r->checks[i].details);
+		for (size_t k = 0; k < r->checks[i].nmetrics; k++)
+			free(r->checks[i].metrics[k].name);
+		free(r->checks[i].metrics);
 	}
 	free(r->checks);
 	cJSON_Delete(r->extra);
@@ -86,6 +90,15 @@ void sc_check_set_details(sc_check *c, cJSON *details)
 {
 	cJSON_Delete(c->details);
 	c->details = details;
+}
+
+void sc_check_metric(sc_check *c, const char *name, double value, const char *uom)
+{
+	c->metrics = sc_xrealloc(c->metrics, (c->nmetrics + 1) * sizeof *c->metrics);
+	c->metrics[c->nmetrics].name = sc_xstrdup(name);
+	c->metrics[c->nmetrics].value = value;
+	c->metrics[c->nmetrics].uom = uom ? uom : "";
+	c->nmetrics++;
 }
 
 void sc_report_append(sc_report *dst, sc_report *src, const char *group)
@@ -247,53 +260,84 @@ char *sc_report_render_verdict(const sc_report *r, const sc_render_opts *o)
 	return sc_buf_take(&b);
 }
 
-char *sc_report_render_text(const sc_report *r, const sc_render_opts *o)
+/* The checks of one group (or all, group NULL and all true), aligned. */
+static void render_checks(sc_buf *b, const sc_report *r, const sc_render_opts *o, const char *group, bool all)
 {
-	sc_buf b = SC_BUF_INIT;
 	size_t idw = 0;
 	for (size_t i = 0; i < r->n; i++) {
+		if (!all && (!r->checks[i].group || strcmp(r->checks[i].group, group) != 0))
+			continue;
 		size_t w = display_width(r->checks[i].id);
 		if (w > idw)
 			idw = w;
 	}
-	size_t counts[4] = { 0 };
 	for (size_t i = 0; i < r->n; i++) {
 		const sc_check *c = &r->checks[i];
-		counts[c->status]++;
+		if (!all && (!c->group || strcmp(c->group, group) != 0))
+			continue;
 		bool failing = c->status == SC_CHECK_FAIL ||
 			       (o->strict && c->status == SC_CHECK_WARN);
 		if (o->quiet && !failing)
 			continue;
-		sc_buf_puts(&b, "  ");
+		sc_buf_puts(b, "  ");
 		if (o->color)
-			sc_buf_printf(&b, "%s%s%s", status_color(c->status),
+			sc_buf_printf(b, "%s%s%s", status_color(c->status),
 				      status_label(c->status), C_RESET);
 		else
-			sc_buf_puts(&b, status_label(c->status));
-		sc_buf_puts(&b, "  ");
-		put_padded(&b, c->id, idw);
-		sc_buf_puts(&b, "  ");
-		sc_buf_puts(&b, c->message);
-		sc_buf_putc(&b, '\n');
+			sc_buf_puts(b, status_label(c->status));
+		sc_buf_puts(b, "  ");
+		put_padded(b, c->id, idw);
+		sc_buf_puts(b, "  ");
+		sc_buf_puts(b, c->message);
+		sc_buf_putc(b, '\n');
 		if (c->hint && c->status != SC_CHECK_OK) {
 			char *prefix = sc_xasprintf("%*s%s", (int)(idw + 10), "",
 						    o->color ? C_DIM "hint: " C_RESET : "hint: ");
 			char *cont = sc_xasprintf("%*s", (int)(idw + 16), "");
 			size_t first = strcspn(c->hint, "\n");
-			sc_buf_puts(&b, prefix);
-			sc_buf_append(&b, c->hint, first);
-			sc_buf_putc(&b, '\n');
+			sc_buf_puts(b, prefix);
+			sc_buf_append(b, c->hint, first);
+			sc_buf_putc(b, '\n');
 			if (c->hint[first])
-				put_indented(&b, cont, c->hint + first + 1);
+				put_indented(b, cont, c->hint + first + 1);
 			free(prefix);
 			free(cont);
 		}
 		if (o->verbose && c->details) {
 			char *d = cJSON_PrintUnformatted(c->details);
 			char *prefix = sc_xasprintf("%*s", (int)(idw + 10), "");
-			sc_buf_printf(&b, "%sdetails: %s\n", prefix, d);
+			sc_buf_printf(b, "%sdetails: %s\n", prefix, d);
 			free(prefix);
 			free(d);
+		}
+	}
+}
+
+char *sc_report_render_text(const sc_report *r, const sc_render_opts *o)
+{
+	sc_buf b = SC_BUF_INIT;
+	size_t counts[4] = { 0 };
+	bool grouped = false;
+	for (size_t i = 0; i < r->n; i++) {
+		counts[r->checks[i].status]++;
+		grouped = grouped || r->checks[i].group;
+	}
+	if (!grouped) {
+		render_checks(&b, r, o, NULL, true);
+	} else {
+		/* doctor: each group under its name, in the order they come. */
+		for (size_t i = 0; i < r->n; i++) {
+			const char *g = r->checks[i].group;
+			bool first = true;
+			for (size_t k = 0; k < i && first; k++)
+				first = !(r->checks[k].group && g && strcmp(r->checks[k].group, g) == 0);
+			if (!first || !g)
+				continue;
+			sc_buf part = SC_BUF_INIT;
+			render_checks(&part, r, o, g, false);
+			if (part.len)
+				sc_buf_printf(&b, "%s%s\n%s", b.len ? "\n" : "", g, part.data);
+			sc_buf_free(&part);
 		}
 	}
 	if (!o->no_verdict && (!o->quiet || counts[SC_CHECK_FAIL] || (o->strict && counts[SC_CHECK_WARN]))) {
@@ -362,4 +406,234 @@ void sc_table_free(sc_table *t)
 		free(t->cells[i]);
 	free(t->cells);
 	memset(t, 0, sizeof *t);
+}
+
+/* ---- Nagios / Icinga ---- */
+
+static const char *nagios_name(int code)
+{
+	static const char *const names[] = { "OK", "WARNING", "CRITICAL", "UNKNOWN" };
+	return names[code >= 0 && code <= 3 ? code : 3];
+}
+
+/* A perfdata label: single-quoted when it needs it, quotes doubled, no '='. */
+static void perf_label(sc_buf *b, const char *id, const char *metric)
+{
+	sc_buf t = SC_BUF_INIT;
+	sc_buf_printf(&t, "%s%s%s", id, metric ? "_" : "", metric ? metric : "");
+	bool quote = false;
+	for (const char *p = t.data; *p; p++)
+		if (!(isalnum((unsigned char)*p) || *p == '.' || *p == '_' || *p == '-'))
+			quote = true;
+	if (quote)
+		sc_buf_putc(b, '\'');
+	for (const char *p = t.data; *p; p++) {
+		if (*p == '=' || (unsigned char)*p < 0x20)
+			sc_buf_putc(b, '_');
+		else if (*p == '\'')
+			sc_buf_puts(b, "''");
+		else
+			sc_buf_putc(b, *p);
+	}
+	if (quote)
+		sc_buf_putc(b, '\'');
+	sc_buf_free(&t);
+}
+
+/* One line: text with line breaks and '|' (the perfdata separator) replaced. */
+static void plain_line(sc_buf *b, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '\n' || ch == '\r' || ch == '\t')
+			sc_buf_putc(b, ' ');
+		else if (ch == '|')
+			sc_buf_putc(b, '/');
+		else if (ch < 0x20 || ch == 0x7f)
+			sc_buf_printf(b, "\\x%02x", ch);
+		else
+			sc_buf_putc(b, (char)ch);
+	}
+}
+
+static void perf_value(sc_buf *b, double v)
+{
+	if (v == (double)(long long)v && v < 9e15 && v > -9e15)
+		sc_buf_printf(b, "%lld", (long long)v);
+	else
+		sc_buf_printf(b, "%.6g", v);
+}
+
+char *sc_report_render_nagios(const sc_report *r, bool strict, int *code)
+{
+	size_t counts[4] = { 0 };
+	for (size_t i = 0; i < r->n; i++)
+		counts[r->checks[i].status]++;
+	sc_check_status worst = sc_report_status(r);
+	*code = worst == SC_CHECK_FAIL ? 2 : worst == SC_CHECK_WARN ? (strict ? 2 : 1) : worst == SC_CHECK_SKIP || !r->n ? 3 : 0;
+	sc_buf b = SC_BUF_INIT;
+	sc_buf_printf(&b, "SYNCCTL %s - ", nagios_name(*code));
+	if (*code == 3) {
+		sc_buf_puts(&b, "nothing was checked (every check skipped)");
+	} else if (worst == SC_CHECK_FAIL || worst == SC_CHECK_WARN) {
+		sc_check_status want = worst;
+		size_t shown = 0, total = counts[want];
+		sc_buf_printf(&b, "%zu %s: ", total, want == SC_CHECK_FAIL ? "failed" : "warnings");
+		for (size_t i = 0; i < r->n && shown < 3; i++) {
+			if (r->checks[i].status != want)
+				continue;
+			sc_buf_printf(&b, "%s", shown ? "; " : "");
+			plain_line(&b, r->checks[i].id);
+			sc_buf_puts(&b, " ");
+			plain_line(&b, r->checks[i].message);
+			shown++;
+		}
+		if (total > shown)
+			sc_buf_printf(&b, "; and %zu more", total - shown);
+	} else {
+		sc_buf_printf(&b, "%zu checks ok", counts[SC_CHECK_OK]);
+		if (counts[SC_CHECK_SKIP])
+			sc_buf_printf(&b, ", %zu skipped", counts[SC_CHECK_SKIP]);
+	}
+	/* Perfdata: the counts, every measured figure, each check's time. */
+	sc_buf_printf(&b, " | failed=%zu;;;0 warnings=%zu;;;0 ok=%zu;;;0", counts[SC_CHECK_FAIL], counts[SC_CHECK_WARN], counts[SC_CHECK_OK]);
+	for (size_t i = 0; i < r->n; i++) {
+		const sc_check *c = &r->checks[i];
+		for (size_t k = 0; k < c->nmetrics; k++) {
+			sc_buf_putc(&b, ' ');
+			perf_label(&b, c->id, c->metrics[k].name);
+			sc_buf_putc(&b, '=');
+			perf_value(&b, c->metrics[k].value);
+			sc_buf_printf(&b, "%s;;;", c->metrics[k].uom);
+		}
+	}
+	sc_buf_printf(&b, " duration=%.3fs;;;0\n", (sc_now_ms() - r->started_ms) / 1000.0);
+	for (size_t i = 0; i < r->n; i++) {
+		const sc_check *c = &r->checks[i];
+		sc_buf_printf(&b, "%s ", c->status == SC_CHECK_OK ? "OK" : c->status == SC_CHECK_WARN ? "WARNING"
+									    : c->status == SC_CHECK_FAIL ? "CRITICAL" : "SKIPPED");
+		plain_line(&b, c->id);
+		sc_buf_puts(&b, ": ");
+		plain_line(&b, c->message);
+		if (c->hint && c->status != SC_CHECK_OK && c->status != SC_CHECK_SKIP) {
+			sc_buf_puts(&b, " (fix: ");
+			plain_line(&b, c->hint);
+			sc_buf_putc(&b, ')');
+		}
+		sc_buf_putc(&b, '\n');
+	}
+	return sc_buf_take(&b);
+}
+
+char *sc_report_nagios_unknown(const char *message)
+{
+	sc_buf b = SC_BUF_INIT;
+	sc_buf_puts(&b, "SYNCCTL UNKNOWN - ");
+	plain_line(&b, message && *message ? message : "the command could not run");
+	sc_buf_putc(&b, '\n');
+	return sc_buf_take(&b);
+}
+
+/* ---- Prometheus ---- */
+
+static void prom_label_value(sc_buf *b, const char *s)
+{
+	sc_buf_putc(b, '"');
+	for (const char *p = s ? s : ""; *p; p++) {
+		if (*p == '\\')
+			sc_buf_puts(b, "\\\\");
+		else if (*p == '"')
+			sc_buf_puts(b, "\\\"");
+		else if (*p == '\n')
+			sc_buf_puts(b, "\\n");
+		else
+			sc_buf_putc(b, *p);
+	}
+	sc_buf_putc(b, '"');
+}
+
+/* A metric name: [a-zA-Z_:][a-zA-Z0-9_:]*. */
+static void prom_name(sc_buf *b, const char *s)
+{
+	sc_buf_puts(b, "syncctl_");
+	for (const char *p = s; *p; p++)
+		sc_buf_putc(b, isalnum((unsigned char)*p) || *p == '_' ? *p : '_');
+}
+
+static void prom_labels(sc_buf *b, const sc_check *c, const char *command)
+{
+	sc_buf_puts(b, "{check=");
+	prom_label_value(b, c->id);
+	sc_buf_puts(b, ",group=");
+	prom_label_value(b, c->group ? c->group : command);
+	sc_buf_putc(b, '}');
+}
+
+static void prom_number(sc_buf *b, double v)
+{
+	if (v == (double)(long long)v && v < 9e15 && v > -9e15)
+		sc_buf_printf(b, " %lld\n", (long long)v);
+	else
+		sc_buf_printf(b, " %.17g\n", v);
+}
+
+char *sc_report_render_prometheus(const sc_report *r, const char *command, double now_s)
+{
+	sc_buf b = SC_BUF_INIT;
+	sc_buf_puts(&b, "# HELP syncctl_check_status Status of a syncctl check: 0 ok, 1 warn, 2 fail, 3 skip.\n"
+			"# TYPE syncctl_check_status gauge\n");
+	for (size_t i = 0; i < r->n; i++) {
+		const sc_check *c = &r->checks[i];
+		int v = c->status == SC_CHECK_OK ? 0 : c->status == SC_CHECK_WARN ? 1 : c->status == SC_CHECK_FAIL ? 2 : 3;
+		sc_buf_puts(&b, "syncctl_check_status");
+		prom_labels(&b, c, command);
+		prom_number(&b, v);
+	}
+	sc_buf_puts(&b, "# HELP syncctl_check_duration_seconds Time a syncctl check took.\n"
+			"# TYPE syncctl_check_duration_seconds gauge\n");
+	for (size_t i = 0; i < r->n; i++) {
+		sc_buf_puts(&b, "syncctl_check_duration_seconds");
+		prom_labels(&b, &r->checks[i], command);
+		prom_number(&b, r->checks[i].duration_ms / 1000.0);
+	}
+	/* Each measured figure once as a family, every check's value under it. */
+	for (size_t i = 0; i < r->n; i++) {
+		for (size_t k = 0; k < r->checks[i].nmetrics; k++) {
+			const char *name = r->checks[i].metrics[k].name;
+			bool seen = false;
+			for (size_t a = 0; a <= i && !seen; a++)
+				for (size_t m = 0; m < (a == i ? k : r->checks[a].nmetrics) && !seen; m++)
+					seen = strcmp(r->checks[a].metrics[m].name, name) == 0;
+			if (seen)
+				continue;
+			sc_buf_puts(&b, "# HELP ");
+			prom_name(&b, name);
+			sc_buf_printf(&b, " A figure syncctl's checks measure (%s).\n# TYPE ", name);
+			prom_name(&b, name);
+			sc_buf_puts(&b, " gauge\n");
+			for (size_t a = i; a < r->n; a++)
+				for (size_t m = 0; m < r->checks[a].nmetrics; m++) {
+					if (strcmp(r->checks[a].metrics[m].name, name) != 0)
+						continue;
+					prom_name(&b, name);
+					prom_labels(&b, &r->checks[a], command);
+					prom_number(&b, r->checks[a].metrics[m].value);
+				}
+		}
+	}
+	sc_check_status worst = sc_report_status(r);
+	int wv = worst == SC_CHECK_OK ? 0 : worst == SC_CHECK_WARN ? 1 : worst == SC_CHECK_FAIL ? 2 : 3;
+	sc_buf_puts(&b, "# HELP syncctl_status Worst status of the run: 0 ok, 1 warn, 2 fail, 3 nothing checked.\n"
+			"# TYPE syncctl_status gauge\nsyncctl_status{command=");
+	prom_label_value(&b, command);
+	sc_buf_printf(&b, "} %d\n", wv);
+	sc_buf_puts(&b, "# HELP syncctl_run_timestamp_seconds When the run ended, seconds since the epoch.\n"
+			"# TYPE syncctl_run_timestamp_seconds gauge\nsyncctl_run_timestamp_seconds{command=");
+	prom_label_value(&b, command);
+	sc_buf_printf(&b, "} %.3f\n", now_s);
+	sc_buf_puts(&b, "# HELP syncctl_run_duration_seconds How long the run took.\n"
+			"# TYPE syncctl_run_duration_seconds gauge\nsyncctl_run_duration_seconds{command=");
+	prom_label_value(&b, command);
+	sc_buf_printf(&b, "} %.3f\n", (sc_now_ms() - r->started_ms) / 1000.0);
+	return sc_buf_take(&b);
 }
