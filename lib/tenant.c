@@ -325,9 +325,10 @@ static int read_side(run *R, int s, tab *t)
 		  " pg_get_serial_sequence($2, a.attname), a.atttypid::int, coalesce(co.collisdeterministic, true)"
 		  " FROM pg_attribute a LEFT JOIN pg_collation co ON co.oid = a.attcollation"
 		  " WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attname COLLATE \"C\""
+		/* Before 12, name is not collatable: it sorts through text. */
 		: "SELECT a.attname, format_type(a.atttypid, a.atttypmod), false, a.attidentity,"
 		  " pg_get_serial_sequence($2, a.attname), a.atttypid::int, true FROM pg_attribute a"
-		  " WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attname COLLATE \"C\"",
+		  " WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attname::text COLLATE \"C\"",
 		2, p2, R->err);
 	if (!r)
 		return -1;
