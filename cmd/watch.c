@@ -355,7 +355,7 @@ static int run(sc_ctx *ctx, int argc, char **argv)
 	/* Say why it cannot start, with the same hints as slots/publications. */
 	sc_report r;
 	sc_report_init(&r);
-	int fails = sc_watch_preflight(pg, o.publication, &r, &err);
+	int fails = sc_watch_preflight(pg, o.publication, o.probe, &r, &err);
 	sc_pg_close(pg);
 	if (fails != 0) {
 		if (fails < 0) {
