@@ -29,14 +29,23 @@ char *sc_wal_budget_message(int pct)
 int sc_replication_check_settings(sc_pg *pg, sc_report *r, sc_error *err)
 {
 	sc_report_mark(r);
-	PGresult *res = sc_pg_exec(pg,
-		"SELECT current_setting('wal_level'),"
-		" current_setting('max_replication_slots')::int,"
-		" (SELECT count(*) FROM pg_replication_slots),"
-		" current_setting('max_wal_senders')::int,"
-		" (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'walsender'),"
-		" r.rolsuper, r.rolreplication, r.rolbypassrls, quote_ident(current_user)"
-		" FROM pg_roles r WHERE r.rolname = current_user", 0, NULL, err);
+	/* max_slot_wal_keep_size exists from Postgres 13. */
+	PGresult *res = sc_pg_exec(pg, pg->server_version >= 130000
+		? "SELECT current_setting('wal_level'),"
+		  " current_setting('max_replication_slots')::int,"
+		  " (SELECT count(*) FROM pg_replication_slots),"
+		  " current_setting('max_wal_senders')::int,"
+		  " (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'walsender'),"
+		  " r.rolsuper, r.rolreplication, r.rolbypassrls, quote_ident(current_user),"
+		  " current_setting('max_slot_wal_keep_size'), pg_size_bytes(current_setting('max_slot_wal_keep_size'))"
+		  " FROM pg_roles r WHERE r.rolname = current_user"
+		: "SELECT current_setting('wal_level'),"
+		  " current_setting('max_replication_slots')::int,"
+		  " (SELECT count(*) FROM pg_replication_slots),"
+		  " current_setting('max_wal_senders')::int,"
+		  " (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'walsender'),"
+		  " r.rolsuper, r.rolreplication, r.rolbypassrls, quote_ident(current_user), NULL::text, NULL::bigint"
+		  " FROM pg_roles r WHERE r.rolname = current_user", 0, NULL, err);
 	if (!res)
 		return -1;
 	if (PQntuples(res) != 1) {
@@ -91,6 +100,28 @@ int sc_replication_check_settings(sc_pg *pg, sc_report *r, sc_error *err)
 		sc_check_set_details(c, ld);
 	}
 
+	/* What a slot may retain (13 and later): shown, not judged here; the
+	 * slot checks use it. -1, the default, is no limit at all. */
+	const char *keep = sc_pg_get(res, 0, 9);
+	if (keep) {
+		long long keep_bytes = sc_pg_get_ll(res, 0, 10, -1);
+		cJSON *kd = cJSON_CreateObject();
+		cJSON_AddStringToObject(kd, "max_slot_wal_keep_size", keep);
+		cJSON_AddNumberToObject(kd, "bytes", (double)keep_bytes);
+		cJSON_AddBoolToObject(kd, "unlimited", keep_bytes < 0);
+		sc_check *c;
+		if (keep_bytes < 0) {
+			c = sc_report_add(r, "pg.max_slot_wal_keep_size", SC_CHECK_OK,
+					  "max_slot_wal_keep_size = -1: unlimited retention, a slot keeps all the WAL its consumer has not confirmed");
+		} else {
+			char *size = sc_format_size(keep_bytes);
+			c = sc_report_add(r, "pg.max_slot_wal_keep_size", SC_CHECK_OK,
+					  "max_slot_wal_keep_size = %s: a slot retaining more WAL is invalidated", size);
+			free(size);
+		}
+		sc_check_set_details(c, kd);
+	}
+
 	cJSON *rd = cJSON_CreateObject();
 	cJSON_AddStringToObject(rd, "role", role);
 	cJSON_AddBoolToObject(rd, "superuser", super);
@@ -128,26 +159,85 @@ static void add_str_or_null(cJSON *o, const char *key, const PGresult *res, int 
 		cJSON_AddNullToObject(o, key);
 }
 
+/* The columns of pg_replication_slots this server has, in a fixed order:
+ * wal_status and safe_wal_size from 13, conflicting from 16,
+ * invalidation_reason and inactive_since from 17; NULL where it lacks them,
+ * then its max_slot_wal_keep_size in bytes (NULL before 13) and whether it
+ * is a standby. */
+static char *slots_query(const sc_pg *pg)
+{
+	int v = pg->server_version;
+	return sc_xasprintf(
+		"WITH cur AS (SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()"
+		" ELSE pg_current_wal_lsn() END AS lsn)"
+		" SELECT s.slot_name, s.plugin, s.slot_type, s.database, s.active, s.active_pid,"
+		" %s, pg_wal_lsn_diff(cur.lsn, s.confirmed_flush_lsn)::bigint,"
+		" pg_wal_lsn_diff(cur.lsn, s.restart_lsn)::bigint, %s, s.temporary,"
+		" quote_literal(s.slot_name), %s, %s, %s, %s, pg_is_in_recovery()"
+		" FROM pg_replication_slots s, cur ORDER BY s.slot_name",
+		v >= 130000 ? "s.wal_status" : "NULL::text",
+		v >= 130000 ? "s.safe_wal_size" : "NULL::bigint",
+		v >= 160000 ? "s.conflicting" : "NULL::bool",
+		v >= 170000 ? "s.invalidation_reason" : "NULL::text",
+		v >= 170000 ? "to_char(s.inactive_since AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')" : "NULL::text",
+		v >= 130000 ? "pg_size_bytes(current_setting('max_slot_wal_keep_size'))" : "NULL::bigint");
+}
+
+/* Why a slot was invalidated and what to do about it, by its
+ * invalidation_reason (17+); on 16, by conflicting on a standby (a
+ * conflict with recovery: 16 sets conflicting for every invalidation, so on
+ * a primary it means the WAL was removed, as it always does on 13 to 15). */
+static sc_check *invalidated(sc_report *r, const char *id, const char *name, const char *lit,
+			     const char *reason, bool conflicting)
+{
+	sc_buf why = SC_BUF_INIT;
+	sc_buf_puts(&why, "wal_status=lost");
+	if (reason)
+		sc_buf_printf(&why, ", invalidation_reason=%s", reason);
+	else if (conflicting)
+		sc_buf_puts(&why, ", conflicting with recovery");
+	sc_check *c;
+	if (reason && strcmp(reason, "rows_removed") == 0) {
+		c = sc_report_add(r, id, SC_CHECK_FAIL,
+				  "slot %s was invalidated (%s): the primary removed rows its decoding needed, and its consumer cannot resume",
+				  name, why.data);
+		sc_check_set_hint(c, "SELECT pg_drop_replication_slot(%s); so its consumer starts over, and on the standby set"
+				  " hot_standby_feedback = on with a physical slot from the primary (primary_slot_name)", lit);
+	} else if (reason && strcmp(reason, "wal_level_insufficient") == 0) {
+		c = sc_report_add(r, id, SC_CHECK_FAIL,
+				  "slot %s was invalidated (%s): the primary's wal_level fell below logical, and its consumer cannot resume",
+				  name, why.data);
+		sc_check_set_hint(c, "on the primary: ALTER SYSTEM SET wal_level = logical; then restart it; then"
+				  " SELECT pg_drop_replication_slot(%s); so its consumer starts over", lit);
+	} else if (reason && strcmp(reason, "idle_timeout") == 0) {
+		c = sc_report_add(r, id, SC_CHECK_FAIL,
+				  "slot %s was invalidated (%s): it was inactive for longer than idle_replication_slot_timeout, and its consumer cannot resume",
+				  name, why.data);
+		sc_check_set_hint(c, "SELECT pg_drop_replication_slot(%s); so its consumer starts over, and raise"
+				  " idle_replication_slot_timeout (0 turns it off: ALTER SYSTEM SET idle_replication_slot_timeout = 0; SELECT pg_reload_conf();)", lit);
+	} else if (!reason && conflicting) {
+		c = sc_report_add(r, id, SC_CHECK_FAIL,
+				  "slot %s was invalidated (%s): on this standby, the primary removed rows its decoding needed or its wal_level fell below logical; its consumer cannot resume",
+				  name, why.data);
+		sc_check_set_hint(c, "SELECT pg_drop_replication_slot(%s); so its consumer starts over; keep wal_level = logical on the"
+				  " primary, and on the standby set hot_standby_feedback = on with a physical slot from the primary", lit);
+	} else {
+		c = sc_report_add(r, id, SC_CHECK_FAIL,
+				  "slot %s was invalidated (%s): the WAL it needed is gone and its consumer cannot resume",
+				  name, why.data);
+		sc_check_set_hint(c, "SELECT pg_drop_replication_slot(%s); so its consumer starts over, and raise max_slot_wal_keep_size (ALTER SYSTEM SET max_slot_wal_keep_size = '10GB'; SELECT pg_reload_conf();)",
+				  lit);
+	}
+	sc_buf_free(&why);
+	return c;
+}
+
 int sc_replication_check_slots(sc_pg *pg, sc_report *r, int64_t max_retained, sc_error *err)
 {
 	sc_report_mark(r);
-	/* wal_status and safe_wal_size exist from Postgres 13. */
-	const char *sql = pg->server_version >= 130000
-		? "WITH cur AS (SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()"
-		  " ELSE pg_current_wal_lsn() END AS lsn)"
-		  " SELECT s.slot_name, s.plugin, s.slot_type, s.database, s.active, s.active_pid,"
-		  " s.wal_status, pg_wal_lsn_diff(cur.lsn, s.confirmed_flush_lsn)::bigint,"
-		  " pg_wal_lsn_diff(cur.lsn, s.restart_lsn)::bigint, s.safe_wal_size, s.temporary,"
-		  " quote_literal(s.slot_name)"
-		  " FROM pg_replication_slots s, cur ORDER BY s.slot_name"
-		: "WITH cur AS (SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()"
-		  " ELSE pg_current_wal_lsn() END AS lsn)"
-		  " SELECT s.slot_name, s.plugin, s.slot_type, s.database, s.active, s.active_pid,"
-		  " NULL::text, pg_wal_lsn_diff(cur.lsn, s.confirmed_flush_lsn)::bigint,"
-		  " pg_wal_lsn_diff(cur.lsn, s.restart_lsn)::bigint, NULL::bigint, s.temporary,"
-		  " quote_literal(s.slot_name)"
-		  " FROM pg_replication_slots s, cur ORDER BY s.slot_name";
+	char *sql = slots_query(pg);
 	PGresult *res = sc_pg_exec(pg, sql, 0, NULL, err);
+	free(sql);
 	if (!res)
 		return -1;
 	char *limit = sc_format_size(max_retained);
@@ -159,6 +249,12 @@ int sc_replication_check_slots(sc_pg *pg, sc_report *r, int64_t max_retained, sc
 		long long lag = sc_pg_get_ll(res, i, 7, -1);
 		long long retained = sc_pg_get_ll(res, i, 8, -1);
 		const char *lit = sc_pg_get(res, i, 11);
+		bool conflicting = sc_pg_get(res, i, 12) && sc_pg_get_bool(res, i, 12);
+		bool standby = sc_pg_get_bool(res, i, 16);
+		const char *reason = sc_pg_get(res, i, 13);
+		const char *since = sc_pg_get(res, i, 14);
+		/* -1: no limit (the default from 13; before 13 there is none). */
+		long long keep = sc_pg_get_ll(res, i, 15, -1);
 		cJSON *row = cJSON_CreateObject();
 		cJSON_AddStringToObject(row, "name", name);
 		add_str_or_null(row, "plugin", res, i, 1);
@@ -171,22 +267,30 @@ int sc_replication_check_slots(sc_pg *pg, sc_report *r, int64_t max_retained, sc
 		add_num_or_null(row, "retained_bytes", res, i, 8);
 		add_num_or_null(row, "safe_wal_size", res, i, 9);
 		cJSON_AddBoolToObject(row, "temporary", sc_pg_get_bool(res, i, 10));
+		if (pg->server_version >= 160000)
+			cJSON_AddBoolToObject(row, "conflicting", conflicting);
+		if (pg->server_version >= 170000) {
+			add_str_or_null(row, "invalidation_reason", res, i, 13);
+			add_str_or_null(row, "inactive_since", res, i, 14);
+		}
 		cJSON_AddItemToArray(all, cJSON_Duplicate(row, 1));
 
 		char *id = sc_xasprintf("pg.slot.%s", name);
 		char *ret_s = sc_format_size(retained > 0 ? retained : 0);
 		char *lag_s = sc_format_size(lag > 0 ? lag : 0);
+		char *keep_s = keep >= 0 ? sc_format_size(keep) : NULL;
+		/* " (inactive since ...)" where the server says (17 and later). */
+		char *since_s = !active && since ? sc_xasprintf(" (inactive since %s)", since) : sc_xstrdup("");
+		double safe = (double)sc_pg_get_ll(res, i, 9, 0), keep_d = (double)keep;
+		int budget = sc_wal_budget_pct(wal_status, sc_pg_get(res, i, 9) ? &safe : NULL,
+					       keep >= 0 ? &keep_d : NULL);
 		sc_check *c;
-		if (wal_status && strcmp(wal_status, "lost") == 0) {
-			c = sc_report_add(r, id, SC_CHECK_FAIL,
-					  "slot %s was invalidated (wal_status=lost): the WAL it needed is gone and its consumer cannot resume",
-					  name);
-			sc_check_set_hint(c, "SELECT pg_drop_replication_slot(%s); so its consumer starts over, and raise max_slot_wal_keep_size (ALTER SYSTEM SET max_slot_wal_keep_size = '10GB'; SELECT pg_reload_conf();)",
-					  lit);
+		if ((wal_status && strcmp(wal_status, "lost") == 0) || reason || conflicting) {
+			c = invalidated(r, id, name, lit, reason, conflicting && standby);
 		} else if (!active && retained > max_retained) {
 			c = sc_report_add(r, id, SC_CHECK_FAIL,
-					  "inactive slot %s retains %s of WAL (limit %s): it is filling the disk",
-					  name, ret_s, limit);
+					  "inactive slot %s%s retains %s of WAL (limit %s): it is filling the disk",
+					  name, since_s, ret_s, limit);
 			sc_check_set_hint(c, "if its consumer is gone for good: syncctl slots drop %s (or SELECT pg_drop_replication_slot(%s);)",
 					  name, lit);
 		} else if (active && lag > max_retained) {
@@ -196,15 +300,38 @@ int sc_replication_check_slots(sc_pg *pg, sc_report *r, int64_t max_retained, sc
 					  sc_pg_get(res, i, 5) ? sc_pg_get(res, i, 5) : "?");
 		} else if (wal_status && strcmp(wal_status, "unreserved") == 0) {
 			c = sc_report_add(r, id, SC_CHECK_WARN,
-					  "slot %s is about to be invalidated (wal_status=unreserved, retains %s)",
-					  name, ret_s);
-			sc_check_set_hint(c, "let its consumer catch up now, or raise max_slot_wal_keep_size");
+					  "slot %s is about to be invalidated (wal_status=unreserved: it retains %s, more than max_slot_wal_keep_size = %s keeps; the next checkpoint may remove WAL it needs)",
+					  name, ret_s, keep_s ? keep_s : "?");
+			sc_check_set_hint(c, "let its consumer catch up now, or raise max_slot_wal_keep_size (ALTER SYSTEM SET max_slot_wal_keep_size = '%lldMB'; SELECT pg_reload_conf();)",
+					  keep > 0 ? keep / 1048576 * 2 : 10240);
+		} else if (budget >= 0 && budget <= SC_WAL_BUDGET_LOW_PCT) {
+			char *m = sc_wal_budget_message(budget);
+			c = sc_report_add(r, id, SC_CHECK_WARN, "slot %s: %s", name, m);
+			free(m);
+			sc_check_set_hint(c, "let its consumer catch up, or raise the limit: ALTER SYSTEM SET max_slot_wal_keep_size = '%lldMB'; SELECT pg_reload_conf();",
+					  keep / 1048576 * 2 > 1 ? keep / 1048576 * 2 : 1);
+		} else if (!active && keep < 0) {
+			/* Nothing caps what it keeps: the disk fills if its consumer never returns. */
+			c = sc_report_add(r, id, SC_CHECK_WARN,
+					  "inactive slot %s%s retains %s of WAL with no limit (%s): it can fill the disk if its consumer does not come back",
+					  name, since_s, ret_s,
+					  pg->server_version >= 130000 ? "max_slot_wal_keep_size = -1" : "no max_slot_wal_keep_size before PostgreSQL 13");
+			if (pg->server_version >= 130000)
+				sc_check_set_hint(c, "cap what a slot may retain: ALTER SYSTEM SET max_slot_wal_keep_size = '10GB'; SELECT pg_reload_conf();"
+						  " (and if its consumer is gone for good: syncctl slots drop %s)", name);
+			else
+				sc_check_set_hint(c, "if its consumer is gone for good: syncctl slots drop %s (PostgreSQL 13 and later can cap what a slot retains with max_slot_wal_keep_size)",
+						  name);
 		} else {
-			c = sc_report_add(r, id, SC_CHECK_OK, "%s slot %s, %s, lag %s, retains %s",
-					  active ? "active" : "inactive", name,
-					  wal_status ? wal_status : "ok", lag_s, ret_s);
+			char *left = budget >= 0 ? sc_xasprintf(", %d%% of its WAL budget left", budget) : sc_xstrdup("");
+			c = sc_report_add(r, id, SC_CHECK_OK, "%s slot %s%s, %s, lag %s, retains %s%s",
+					  active ? "active" : "inactive", name, since_s,
+					  wal_status ? wal_status : "ok", lag_s, ret_s, left);
+			free(left);
 		}
 		sc_check_set_details(c, row);
+		free(since_s);
+		free(keep_s);
 		free(ret_s);
 		free(lag_s);
 		free(id);
