@@ -391,6 +391,134 @@ int sc_replication_drop_slot(sc_pg *pg, const char *name, sc_error *err)
 	return 0;
 }
 
+/* Runs a catalog query with JIT compilation off for it. The planner's
+ * estimate for pg_publication_tables' column lists (15 and later) is in the
+ * millions, over jit_above_cost, and a server built with LLVM (Debian's)
+ * then spends a third of a second compiling a query that reads a few rows.
+ * The session's own setting is put back. */
+static PGresult *exec_without_jit(sc_pg *pg, const char *sql, int n, const char *const *p, sc_error *err)
+{
+	PGresult *old = sc_pg_exec(pg, "SELECT current_setting('jit', true)", 0, NULL, err);
+	if (!old)
+		return NULL;
+	const char *was = sc_pg_get(old, 0, 0);
+	PGresult *res = NULL;
+	if (!was || sc_pg_command(pg, "SELECT set_config('jit', 'off', false)", 0, NULL, err) == 0) {
+		res = sc_pg_exec(pg, sql, n, p, err);
+		if (was) {
+			const char *q[] = { was };
+			sc_error ignore;
+			sc_pg_command(pg, "SELECT set_config('jit', $1, false)", 1, q, &ignore);
+		}
+	}
+	PQclear(old);
+	return res;
+}
+
+/* The published tables of one publication ($1): pubname,
+ * schema, table, schema.table quoted; then from 15: the published columns
+ * (a JSON array) when a column list leaves a column out, the row filter,
+ * the replica identity columns the column list leaves out (JSON), and
+ * those two column lists quoted for SQL ("a, b"). */
+static PGresult *published_tables(sc_pg *pg, const char *name, sc_error *err)
+{
+	const char *p[] = { name };
+	return exec_without_jit(pg, pg->server_version >= 150000
+		? "SELECT pt.pubname, pt.schemaname, pt.tablename, format('%I.%I', pt.schemaname, pt.tablename),"
+		  " CASE WHEN partial THEN to_json(pt.attnames::text[])::text END, pt.rowfilter,"
+		  " CASE WHEN ri.names IS NOT NULL THEN to_json(ri.names)::text END,"
+		  " CASE WHEN partial THEN (SELECT string_agg(quote_ident(x), ', ' ORDER BY k)"
+		  "  FROM unnest(pt.attnames::text[]) WITH ORDINALITY u(x, k)) END,"
+		  " (SELECT string_agg(quote_ident(x), ', ' ORDER BY k) FROM unnest(ri.names) WITH ORDINALITY u(x, k))"
+		  " FROM pg_publication_tables pt"
+		  " JOIN pg_namespace n ON n.nspname = pt.schemaname"
+		  " JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = pt.tablename"
+		  /* A column list leaves out a column (generated ones aside, which
+		   * pgoutput does not send before 18 unless listed). */
+		  " CROSS JOIN LATERAL (SELECT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid"
+		  "  AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''"
+		  "  AND a.attname <> ALL (pt.attnames)) AS partial) l"
+		  /* The replica identity columns not published. */
+		  " CROSS JOIN LATERAL (SELECT array_agg(a.attname::text ORDER BY a.attnum) AS names FROM pg_attribute a"
+		  "  WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attname <> ALL (pt.attnames)"
+		  "  AND (c.relreplident = 'f' OR a.attnum IN (SELECT unnest(i.indkey::int2[]) FROM pg_index i"
+		  "   WHERE i.indrelid = c.oid AND ((c.relreplident = 'd' AND i.indisprimary)"
+		  "   OR (c.relreplident = 'i' AND i.indisreplident))))) ri"
+		  " WHERE pt.pubname = $1"
+		  " ORDER BY pt.schemaname, pt.tablename"
+		: "SELECT pubname, schemaname, tablename, format('%I.%I', schemaname, tablename),"
+		  " NULL::text, NULL::text, NULL::text, NULL::text, NULL::text FROM pg_publication_tables"
+		  " WHERE pubname = $1"
+		  " ORDER BY schemaname, tablename", 1, p, err);
+}
+
+/* A JSON array of strings as a NULL-terminated vector. */
+static char **json_strings(const char *text, size_t *n)
+{
+	*n = 0;
+	cJSON *a = text ? cJSON_Parse(text) : NULL;
+	if (!cJSON_IsArray(a)) {
+		cJSON_Delete(a);
+		return NULL;
+	}
+	char **v = sc_xcalloc((size_t)cJSON_GetArraySize(a) + 1, sizeof *v);
+	const cJSON *x;
+	cJSON_ArrayForEach(x, a)
+		if (cJSON_IsString(x))
+			v[(*n)++] = sc_xstrdup(x->valuestring);
+	cJSON_Delete(a);
+	return v;
+}
+
+static void free_strings(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+int sc_publication_tables(sc_pg *pg, const char *name, sc_pub_table **tables, size_t *n, sc_error *err)
+{
+	*tables = NULL;
+	*n = 0;
+	const char *p[] = { name };
+	PGresult *pub = sc_pg_exec(pg, "SELECT 1 FROM pg_publication WHERE pubname = $1", 1, p, err);
+	if (!pub)
+		return -1;
+	int found = PQntuples(pub) == 1;
+	PQclear(pub);
+	if (!found)
+		return 0;
+	PGresult *res = published_tables(pg, name, err);
+	if (!res)
+		return -1;
+	size_t rows = (size_t)PQntuples(res);
+	sc_pub_table *t = sc_xcalloc(rows + 1, sizeof *t);
+	for (size_t i = 0; i < rows; i++) {
+		t[i].schema = sc_xstrdup(sc_pg_get(res, (int)i, 1));
+		t[i].table = sc_xstrdup(sc_pg_get(res, (int)i, 2));
+		t[i].qualified = sc_xstrdup(sc_pg_get(res, (int)i, 3));
+		t[i].columns = json_strings(sc_pg_get(res, (int)i, 4), &t[i].ncolumns);
+		t[i].row_filter = sc_pg_get(res, (int)i, 5) ? sc_xstrdup(sc_pg_get(res, (int)i, 5)) : NULL;
+	}
+	PQclear(res);
+	*tables = t;
+	*n = rows;
+	return 1;
+}
+
+void sc_pub_tables_free(sc_pub_table *tables, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(tables[i].schema);
+		free(tables[i].table);
+		free(tables[i].qualified);
+		free_strings(tables[i].columns, tables[i].ncolumns);
+		free(tables[i].row_filter);
+	}
+	free(tables);
+}
+
 cJSON *sc_publication_list(sc_pg *pg, sc_error *err)
 {
 	const char *sql = pg->server_version >= 130000
@@ -401,17 +529,17 @@ cJSON *sc_publication_list(sc_pg *pg, sc_error *err)
 	PGresult *pubs = sc_pg_exec(pg, sql, 0, NULL, err);
 	if (!pubs)
 		return NULL;
-	PGresult *tabs = sc_pg_exec(pg,
-		"SELECT pubname, format('%I.%I', schemaname, tablename) FROM pg_publication_tables"
-		" ORDER BY pubname, schemaname, tablename", 0, NULL, err);
-	if (!tabs) {
-		PQclear(pubs);
-		return NULL;
-	}
 	cJSON *arr = cJSON_CreateArray();
 	static const char *ops[] = { "insert", "update", "delete", "truncate" };
 	for (int i = 0; i < PQntuples(pubs); i++) {
 		const char *name = sc_pg_get(pubs, i, 0);
+		sc_pub_table *tabs;
+		size_t ntabs;
+		if (sc_publication_tables(pg, name, &tabs, &ntabs, err) < 0) {
+			cJSON_Delete(arr);
+			PQclear(pubs);
+			return NULL;
+		}
 		cJSON *o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "name", name);
 		cJSON_AddBoolToObject(o, "all_tables", sc_pg_get_bool(pubs, i, 1));
@@ -422,14 +550,98 @@ cJSON *sc_publication_list(sc_pg *pg, sc_error *err)
 		cJSON_AddBoolToObject(o, "via_partition_root", sc_pg_get_bool(pubs, i, 6));
 		add_str_or_null(o, "owner", pubs, i, 7);
 		cJSON *t = cJSON_AddArrayToObject(o, "tables");
-		for (int j = 0; j < PQntuples(tabs); j++)
-			if (strcmp(sc_pg_get(tabs, j, 0), name) == 0)
-				cJSON_AddItemToArray(t, cJSON_CreateString(sc_pg_get(tabs, j, 1)));
+		cJSON *cl = cJSON_AddObjectToObject(o, "column_lists");
+		cJSON *rf = cJSON_AddObjectToObject(o, "row_filters");
+		for (size_t j = 0; j < ntabs; j++) {
+			cJSON_AddItemToArray(t, cJSON_CreateString(tabs[j].qualified));
+			if (tabs[j].columns)
+				cJSON_AddItemToObject(cl, tabs[j].qualified,
+						      cJSON_CreateStringArray((const char *const *)tabs[j].columns, (int)tabs[j].ncolumns));
+			if (tabs[j].row_filter)
+				cJSON_AddStringToObject(rf, tabs[j].qualified, tabs[j].row_filter);
+		}
+		sc_pub_tables_free(tabs, ntabs);
 		cJSON_AddItemToArray(arr, o);
 	}
 	PQclear(pubs);
-	PQclear(tabs);
 	return arr;
+}
+
+/* pg.publication.columns and pg.publication.row_filter (Postgres 15 and
+ * later), for the tables that have them. `writes` is whether updates or
+ * deletes are published: then Postgres rejects them on a table whose
+ * column list leaves out a replica identity column. */
+static int check_lists(sc_pg *pg, sc_report *r, const char *name, const char *qpub, bool writes,
+		       sc_error *err)
+{
+	if (pg->server_version < 150000)
+		return 0;
+	sc_report_mark(r);
+	PGresult *res = published_tables(pg, name, err);
+	if (!res)
+		return -1;
+	sc_buf cols = SC_BUF_INIT, bad = SC_BUF_INIT, bad_hint = SC_BUF_INIT, filters = SC_BUF_INIT;
+	cJSON *cd = cJSON_CreateObject(), *fd = cJSON_CreateObject(), *bd = cJSON_CreateObject();
+	int ncols = 0, nfilters = 0, nbad = 0;
+	for (int i = 0; i < PQntuples(res); i++) {
+		const char *t = sc_pg_get(res, i, 3);
+		const char *list = sc_pg_get(res, i, 7), *miss = sc_pg_get(res, i, 8);
+		if (sc_pg_get(res, i, 4)) {
+			ncols++;
+			sc_buf_printf(&cols, "%s%s (%s)", cols.len ? "; " : "", t, list ? list : "");
+			cJSON_AddItemToObject(cd, t, cJSON_Parse(sc_pg_get(res, i, 4)));
+			if (writes && miss) {
+				nbad++;
+				sc_buf_printf(&bad, "%s%s (leaves out %s)", bad.len ? "; " : "", t, miss);
+				sc_buf_printf(&bad_hint, "%sALTER PUBLICATION %s DROP TABLE %s; ALTER PUBLICATION %s ADD TABLE %s (%s%s%s);",
+					      bad_hint.len ? "\n" : "", qpub, t, qpub, t, list ? list : "", list ? ", " : "", miss);
+				cJSON_AddItemToObject(bd, t, cJSON_Parse(sc_pg_get(res, i, 6)));
+			}
+		}
+		if (sc_pg_get(res, i, 5)) {
+			nfilters++;
+			sc_buf_printf(&filters, "%s%s WHERE %s", filters.len ? "; " : "", t, sc_pg_get(res, i, 5));
+			cJSON_AddStringToObject(fd, t, sc_pg_get(res, i, 5));
+		}
+	}
+	PQclear(res);
+	if (nbad) {
+		sc_check *c = sc_report_add(r, "pg.publication.columns", SC_CHECK_FAIL,
+					    "%d table(s) with a column list that leaves out replica identity columns: %s; Postgres rejects"
+					    " their UPDATE and DELETE (\"column list used by the publication does not cover the replica identity\")",
+					    nbad, bad.data);
+		sc_check_set_hint(c, "%s", bad_hint.data);
+		cJSON *d = cJSON_CreateObject();
+		cJSON_AddItemToObject(d, "column_lists", cd);
+		cJSON_AddItemToObject(d, "replica_identity_left_out", bd);
+		sc_check_set_details(c, d);
+	} else if (ncols) {
+		sc_check *c = sc_report_add(r, "pg.publication.columns", SC_CHECK_OK,
+					    "%d table(s) publish only some columns, and the sync service receives only those: %s",
+					    ncols, cols.data);
+		cJSON *d = cJSON_CreateObject();
+		cJSON_AddItemToObject(d, "column_lists", cd);
+		sc_check_set_details(c, d);
+		cJSON_Delete(bd);
+	} else {
+		cJSON_Delete(cd);
+		cJSON_Delete(bd);
+	}
+	if (nfilters) {
+		sc_check *c = sc_report_add(r, "pg.publication.row_filter", SC_CHECK_OK,
+					    "%d table(s) publish only the rows their row filter matches; other rows never reach the sync service: %s",
+					    nfilters, filters.data);
+		cJSON *d = cJSON_CreateObject();
+		cJSON_AddItemToObject(d, "row_filters", fd);
+		sc_check_set_details(c, d);
+	} else {
+		cJSON_Delete(fd);
+	}
+	sc_buf_free(&cols);
+	sc_buf_free(&bad);
+	sc_buf_free(&bad_hint);
+	sc_buf_free(&filters);
+	return 0;
 }
 
 static void check_tables(sc_pg *pg, sc_report *r, const char *name, char *const *tables,
@@ -498,6 +710,7 @@ int sc_publication_check(sc_pg *pg, sc_report *r, const char *name, char *const 
 	}
 	bool all_tables = sc_pg_get_bool(res, 0, 0);
 	bool via_root = sc_pg_get_bool(res, 0, 5);
+	bool writes = sc_pg_get_bool(res, 0, 2) || sc_pg_get_bool(res, 0, 3);
 	static const char *ops[] = { "insert", "update", "delete", "truncate" };
 	sc_buf missing = SC_BUF_INIT;
 	for (int k = 0; k < 4; k++)
@@ -608,6 +821,10 @@ int sc_publication_check(sc_pg *pg, sc_report *r, const char *name, char *const 
 	sc_buf_free(&rls);
 	PQclear(tabs);
 
+	if (check_lists(pg, r, name, qpub, writes, err) != 0) {
+		free(qpub);
+		return -1;
+	}
 	check_tables(pg, r, name, tables, ntables, qpub);
 	free(qpub);
 	return 0;
