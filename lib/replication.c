@@ -652,12 +652,21 @@ static void check_tables(sc_pg *pg, sc_report *r, const char *name, char *const 
 		char *id = sc_xasprintf("pg.publication.table.%s", tables[i]);
 		const char *p[] = { tables[i], name };
 		sc_error qerr;
+		/* A partitioned table is published through its leaf partitions
+		 * (without publish_via_partition_root pg_publication_tables lists
+		 * those, not it): it is in when every leaf is. Found through
+		 * pg_inherits, which every major has (pg_partition_tree is 12+). */
 		PGresult *res = sc_pg_exec(pg,
-			"SELECT format('%I.%I', n.nspname, c.relname),"
-			" EXISTS (SELECT 1 FROM pg_publication_tables pt WHERE pt.pubname = $2"
-			" AND pt.schemaname = n.nspname AND pt.tablename = c.relname)"
-			" FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-			" WHERE c.oid = to_regclass($1)", 2, p, &qerr);
+			"WITH RECURSIVE leaf(oid, top) AS (SELECT to_regclass($1)::oid, true"
+			" UNION ALL SELECT i.inhrelid, false FROM pg_inherits i JOIN leaf ON i.inhparent = leaf.oid),"
+			" pub AS (SELECT l.oid, l.top, c.relkind, format('%I.%I', n.nspname, c.relname) AS q,"
+			"  EXISTS (SELECT 1 FROM pg_publication_tables pt WHERE pt.pubname = $2"
+			"  AND pt.schemaname = n.nspname AND pt.tablename = c.relname) AS published"
+			"  FROM leaf l JOIN pg_class c ON c.oid = l.oid JOIN pg_namespace n ON n.oid = c.relnamespace)"
+			" SELECT t.q, t.published, t.relkind = 'p',"
+			"  (SELECT string_agg(q, ', ' ORDER BY q) FROM pub WHERE NOT top AND relkind <> 'p' AND NOT published),"
+			"  (SELECT string_agg(q, ', ' ORDER BY q) FROM pub WHERE NOT top AND relkind <> 'p')"
+			" FROM pub t WHERE t.top", 2, p, &qerr);
 		if (!res) {
 			sc_check *c = sc_report_add(r, id, SC_CHECK_FAIL, "cannot look up table %s: %s",
 						    tables[i], qerr.message);
@@ -665,6 +674,23 @@ static void check_tables(sc_pg *pg, sc_report *r, const char *name, char *const 
 		} else if (PQntuples(res) == 0) {
 			sc_check *c = sc_report_add(r, id, SC_CHECK_FAIL, "table %s does not exist", tables[i]);
 			sc_check_set_hint(c, "create it (syncctl schema init -f FILE) or check the name and search_path");
+		} else if (sc_pg_get_bool(res, 0, 2) && !sc_pg_get_bool(res, 0, 1) && sc_pg_get(res, 0, 4)) {
+			const char *t = sc_pg_get(res, 0, 0), *missing = sc_pg_get(res, 0, 3), *leaves = sc_pg_get(res, 0, 4);
+			if (missing) {
+				sc_check *c = sc_report_add(r, id, SC_CHECK_FAIL,
+							    "partitioned table %s: its partitions %s are not in publication %s: their changes never reach the sync service",
+							    t, missing, name);
+				/* Before 13 a partitioned table cannot be added, its partitions can. */
+				if (pg->server_version >= 130000)
+					sc_check_set_hint(c, "ALTER PUBLICATION %s ADD TABLE %s;", qpub, t);
+				else
+					sc_check_set_hint(c, "ALTER PUBLICATION %s ADD TABLE %s;", qpub, missing);
+			} else {
+				sc_report_add(r, id, SC_CHECK_OK,
+					      "partitioned table %s is in publication %s through its partitions (%s): the sync service receives"
+					      " their changes under the partitions' names",
+					      t, name, leaves);
+			}
 		} else if (!sc_pg_get_bool(res, 0, 1)) {
 			sc_check *c = sc_report_add(r, id, SC_CHECK_FAIL,
 						    "table %s is not in publication %s: its changes never reach the sync service",
