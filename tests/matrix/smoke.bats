@@ -30,11 +30,16 @@ setup() {
 	[ "$(q "$URI" -c "SELECT current_setting('server_version_num')::int / 10000")" = "$M" ]
 }
 
-@test "PG $SYNCCTL_PG_MAJOR: schema init applies the schema and creates the publication; a second run is a no-op" {
-	sc schema init --db "$URI" -f "$BATS_FILE_TMPDIR/schema.sql" --json
+@test "PG $SYNCCTL_PG_MAJOR: schema init applies the schema, creates the publication and the role; a second run is a no-op" {
+	printf 'pw-%s\n' "$RANDOM" >"$W/password"
+	chmod 600 "$W/password"
+	sc schema init --db "$URI" -f "$BATS_FILE_TMPDIR/schema.sql" --role sync_reader --password-file "$W/password" --json
 	expect_status 0
 	[ "$(check_field schema.file.schema.sql message)" = "schema.sql applied (2 statements)" ]
 	[ "$(check_field schema.publication message)" = "created publication powersync FOR ALL TABLES" ]
+	[ "$(check_field schema.role message)" = "created role sync_reader with LOGIN, REPLICATION, BYPASSRLS and SELECT on the synced tables" ]
+	[ "$(q "$URI" -c "SELECT rolcanlogin AND rolreplication AND rolbypassrls FROM pg_roles WHERE rolname = 'sync_reader'")" = t ]
+	[ "$(q "$URI" -c "SELECT has_table_privilege('sync_reader', 'public.todos', 'SELECT')")" = t ]
 	[ "$(q "$URI" -c "SELECT pubinsert AND pubupdate AND pubdelete AND pubtruncate AND puballtables FROM pg_publication WHERE pubname = 'powersync'")" = t ]
 	sc schema init --db "$URI" -f "$BATS_FILE_TMPDIR/schema.sql"
 	expect_status 0
