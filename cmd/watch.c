@@ -34,7 +34,7 @@ static const sc_opt opts[] = {
 	{ "format", 0, required_argument, "FMT", "text (default) or json (one JSON object a line)", OPT_FORMAT, "text json" },
 	{ "count", 'n', required_argument, "N", "stop after N changes (with --probe: N probes)", OPT_COUNT, NULL },
 	{ "duration", 0, required_argument, "DURATION", "stop after this long: 30, 30s, 5m, 1h", OPT_DURATION, NULL },
-	{ "probe", 0, no_argument, NULL, "measure the replication round trip of logical messages", OPT_PROBE, NULL },
+	{ "probe", 0, no_argument, NULL, "measure the replication round trip of logical messages (PostgreSQL 14+)", OPT_PROBE, NULL },
 	{ "interval", 0, required_argument, "DURATION", "--probe: time between probes (default 1s; 0.2s works)", OPT_INTERVAL, NULL },
 	{ 0 },
 };
