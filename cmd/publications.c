@@ -57,12 +57,25 @@ static char *pub_table(const cJSON *pubs)
 		cJSON_ArrayForEach(x, cJSON_GetObjectItem(p, "publish"))
 			sc_buf_printf(&ops, "%s%s", ops.len ? "," : "", x->valuestring);
 		int n = 0, total = cJSON_GetArraySize(cJSON_GetObjectItem(p, "tables"));
+		const cJSON *lists = cJSON_GetObjectItem(p, "column_lists"), *filters = cJSON_GetObjectItem(p, "row_filters");
 		cJSON_ArrayForEach(x, cJSON_GetObjectItem(p, "tables")) {
 			if (n++ == 6) {
 				sc_buf_printf(&tabs, ", ... (%d in all)", total);
 				break;
 			}
 			sc_buf_printf(&tabs, "%s%s", tabs.len ? ", " : "", x->valuestring);
+			/* What pgoutput sends of it (15+): "t (a, b) WHERE (expr)". */
+			const cJSON *cols = cJSON_GetObjectItem(lists, x->valuestring), *c;
+			if (cJSON_IsArray(cols)) {
+				int k = 0;
+				sc_buf_puts(&tabs, " (");
+				cJSON_ArrayForEach(c, cols)
+					sc_buf_printf(&tabs, "%s%s", k++ ? ", " : "", cJSON_GetStringValue(c) ? c->valuestring : "");
+				sc_buf_puts(&tabs, ")");
+			}
+			const char *f = cJSON_GetStringValue(cJSON_GetObjectItem(filters, x->valuestring));
+			if (f)
+				sc_buf_printf(&tabs, " WHERE %s", f);
 		}
 		const char *row[] = {
 			cJSON_GetStringValue(cJSON_GetObjectItem(p, "name")),
@@ -134,11 +147,12 @@ const sc_cmd cmd_publications = {
 	.usage = usage,
 	.description =
 		"Lists every publication of the source Postgres (operations, all-tables,\n"
-		"publish_via_partition_root, tables) and checks the one named by --name\n"
+		"publish_via_partition_root, tables; from PostgreSQL 15 the column lists and\n"
+		"row filters that limit what pgoutput sends) and checks the one named by --name\n"
 		"(default powersync): it exists, publishes insert, update, delete and truncate,\n"
 		"does not publish via the partition root, every table in it has a primary key or\n"
-		"a usable replica identity, and tables with row level security are readable by\n"
-		"the role (BYPASSRLS). Each --table must be in it.",
+		"a usable replica identity (kept by its column list), and tables with row level\n"
+		"security are readable by the role (BYPASSRLS). Each --table must be in it.",
 	.opts = opts,
 	.reports = true,
 	.run = run,

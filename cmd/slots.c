@@ -189,10 +189,12 @@ const sc_cmd cmd_slots = {
 	.description =
 		"Lists the replication slots of the source Postgres and checks them and the\n"
 		"settings logical replication needs: wal_level, free slots and WAL senders, and\n"
-		"the REPLICATION attribute of the connecting role. A lost slot, or an inactive\n"
-		"one retaining more WAL than --max-retained, fails; an active one lagging more\n"
-		"warns. 'slots drop NAME' drops an inactive slot (asks on a terminal, else needs\n"
-		"--yes) and refuses an active one.",
+		"the REPLICATION attribute of the connecting role. A lost slot (with the reason\n"
+		"the server gives), or an inactive one retaining more WAL than --max-retained,\n"
+		"fails; an active one lagging more warns, as do an unreserved slot, one with at\n"
+		"most half of its max_slot_wal_keep_size budget left, and an inactive one with\n"
+		"no limit on its WAL. 'slots drop NAME' drops an inactive slot (asks on a\n"
+		"terminal, else needs --yes) and refuses an active one.",
 	.subcommands = "list drop",
 	.opts = opts,
 	.reports = true,

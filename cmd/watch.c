@@ -34,7 +34,7 @@ static const sc_opt opts[] = {
 	{ "format", 0, required_argument, "FMT", "text (default) or json (one JSON object a line)", OPT_FORMAT, "text json" },
 	{ "count", 'n', required_argument, "N", "stop after N changes (with --probe: N probes)", OPT_COUNT, NULL },
 	{ "duration", 0, required_argument, "DURATION", "stop after this long: 30, 30s, 5m, 1h", OPT_DURATION, NULL },
-	{ "probe", 0, no_argument, NULL, "measure the replication round trip of logical messages", OPT_PROBE, NULL },
+	{ "probe", 0, no_argument, NULL, "measure the replication round trip of logical messages (PostgreSQL 14+)", OPT_PROBE, NULL },
 	{ "interval", 0, required_argument, "DURATION", "--probe: time between probes (default 1s; 0.2s works)", OPT_INTERVAL, NULL },
 	{ 0 },
 };
@@ -355,7 +355,7 @@ static int run(sc_ctx *ctx, int argc, char **argv)
 	/* Say why it cannot start, with the same hints as slots/publications. */
 	sc_report r;
 	sc_report_init(&r);
-	int fails = sc_watch_preflight(pg, o.publication, &r, &err);
+	int fails = sc_watch_preflight(pg, o.publication, o.probe, &r, &err);
 	sc_pg_close(pg);
 	if (fails != 0) {
 		if (fails < 0) {

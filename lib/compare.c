@@ -11,6 +11,7 @@
 #include <sqlite3.h>
 
 #include "buf.h"
+#include "rowhash.h"
 #include "util.h"
 #include "yamldoc.h"
 
@@ -813,13 +814,45 @@ out:
 
 /* ---- Postgres against Postgres ---- */
 
-static int pg_side(sc_pg *pg, const sc_cmp_opts *o, sc_cmp_result *r, bool local, sc_error *err)
+/* The content hash of one table: the sum of each row's 64-bit hash, so row
+ * order does not matter, by the method both servers agreed on
+ * (lib/rowhash.h), over the columns in name order. */
+static char *checksum_query(sc_pg *pg, const char *oid, const char *qtable, bool values, sc_error *err)
+{
+	const char *p[] = { oid };
+	/* Before 12, name is not collatable and there is no collisdeterministic. */
+	PGresult *res = sc_pg_exec(pg, pg->server_version >= 120000
+		? "SELECT a.attname, a.atttypid::int, coalesce(co.collisdeterministic, true) FROM pg_attribute a"
+		  " LEFT JOIN pg_collation co ON co.oid = a.attcollation"
+		  " WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attname COLLATE \"C\""
+		: "SELECT a.attname, a.atttypid::int, true FROM pg_attribute a"
+		  " WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attname::text COLLATE \"C\"",
+		1, p, err);
+	if (!res)
+		return NULL;
+	size_t n = (size_t)PQntuples(res);
+	sc_hash_col *cols = sc_xcalloc(n + 1, sizeof *cols);
+	for (size_t i = 0; i < n; i++)
+		cols[i] = (sc_hash_col){ sc_pg_get(res, (int)i, 0), (unsigned)sc_pg_get_ll(res, (int)i, 1, 0),
+					 sc_pg_get_bool(res, (int)i, 2) };
+	char *h = sc_row_hash_sql(pg, "t", cols, n, values);
+	char *sql = values
+		? sc_xasprintf("SELECT count(*), 'h' || coalesce(sum(%s::numeric), 0)::text FROM %s t", h, qtable)
+		: sc_xasprintf("SELECT count(*), 'm' || coalesce(sum(('x' || substr(%s, 1, 16))::bit(64)::bigint::numeric), 0)::text"
+			       " FROM %s t", h, qtable);
+	free(h);
+	free(cols);
+	PQclear(res);
+	return sql;
+}
+
+static int pg_side(sc_pg *pg, const sc_cmp_opts *o, sc_cmp_result *r, bool local, bool values, sc_error *err)
 {
 	if (sc_pg_canonical_session(pg, err) != 0 ||
 	    sc_pg_command(pg, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL, err) != 0)
 		return -1;
 	const char *p[] = { o->schema ? o->schema : "public" };
-	PGresult *tabs = sc_pg_exec(pg, "SELECT c.relname, format('%I.%I', n.nspname, c.relname) FROM pg_class c"
+	PGresult *tabs = sc_pg_exec(pg, "SELECT c.relname, format('%I.%I', n.nspname, c.relname), c.oid::text FROM pg_class c"
 					" JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind IN ('r', 'p')"
 					" ORDER BY 1", 1, p, err);
 	if (!tabs)
@@ -830,36 +863,10 @@ static int pg_side(sc_pg *pg, const sc_cmp_opts *o, sc_cmp_result *r, bool local
 		if (!wanted(o, name))
 			continue;
 		sc_cmp_table *t = add_table(r, name);
-		/* The content hash: the sum of each row's 64-bit hash, so row
-		 * order does not matter. hash_record_extended hashes the values
-		 * (no text formatting, no session settings); a table with a
-		 * column type that has no hash function falls back to an md5 of
-		 * the row's text, under the identical session settings. */
-		PGresult *res = NULL;
-		if (o->checksum) {
-			char *sql = sc_xasprintf("SELECT count(*), 'h' || coalesce(sum(hash_record_extended(t, 0)::numeric), 0)::text"
-						 " FROM %s t", sc_pg_get(tabs, i, 1));
-			sc_error ignore;
-			sc_pg_command(pg, "SAVEPOINT checksum", 0, NULL, &ignore);
-			res = pg->server_version >= 140000 ? sc_pg_exec(pg, sql, 0, NULL, &ignore) : NULL;
-			free(sql);
-			if (!res) {
-				if (!pg->conn || PQstatus(pg->conn) != CONNECTION_OK) {
-					*err = ignore;
-					rc = -1;
-					break;
-				}
-				sc_pg_command(pg, "ROLLBACK TO SAVEPOINT checksum", 0, NULL, &ignore);
-				sql = sc_xasprintf("SELECT count(*), 'm' || coalesce(sum(('x' || substr(md5(t::text), 1, 16))::bit(64)::bigint::numeric), 0)::text"
-						   " FROM %s t", sc_pg_get(tabs, i, 1));
-				res = sc_pg_exec(pg, sql, 0, NULL, err);
-				free(sql);
-			}
-		} else {
-			char *sql = sc_xasprintf("SELECT count(*) FROM %s", sc_pg_get(tabs, i, 1));
-			res = sc_pg_exec(pg, sql, 0, NULL, err);
-			free(sql);
-		}
+		char *sql = o->checksum ? checksum_query(pg, sc_pg_get(tabs, i, 2), sc_pg_get(tabs, i, 1), values, err)
+					: sc_xasprintf("SELECT count(*) FROM %s", sc_pg_get(tabs, i, 1));
+		PGresult *res = sql ? sc_pg_exec(pg, sql, 0, NULL, err) : NULL;
+		free(sql);
 		if (!res) {
 			rc = -1;
 			break;
@@ -905,6 +912,7 @@ typedef struct side_job {
 	const sc_cmp_opts *o;
 	sc_cmp_result part;
 	bool local;
+	bool values;       /* the hash method both sides use */
 	int rc;
 	sc_error err;
 } side_job;
@@ -912,7 +920,7 @@ typedef struct side_job {
 static void *side_thread(void *arg)
 {
 	side_job *j = arg;
-	j->rc = pg_side(j->pg, j->o, &j->part, j->local, &j->err);
+	j->rc = pg_side(j->pg, j->o, &j->part, j->local, j->values, &j->err);
 	return NULL;
 }
 
@@ -930,6 +938,8 @@ int sc_compare_pg(sc_pg *local, sc_pg *server, const sc_cmp_opts *o, sc_cmp_resu
 	jobs[0].local = true;
 	jobs[1].pg = server;
 	jobs[0].o = jobs[1].o = o;
+	/* One hash method for both sides, or equal rows hash differently. */
+	jobs[0].values = jobs[1].values = sc_row_hash_values(local->server_version, server->server_version);
 	pthread_t th;
 	bool threaded = pthread_create(&th, NULL, side_thread, &jobs[0]) == 0;
 	if (!threaded)

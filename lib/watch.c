@@ -360,7 +360,18 @@ static int send_status(stream *s, PGconn *conn, bool reply)
 	return 0;
 }
 
-int sc_watch_preflight(sc_pg *pg, const char *publication, sc_report *r, sc_error *err)
+/* pgoutput carries logical messages, the probes, only from Postgres 14
+ * (its `messages` option); before that a probe never comes back. */
+#define PROBE_MIN_VERSION 140000
+
+static void probe_refusal(const sc_pg *pg, char *msg, size_t len)
+{
+	snprintf(msg, len, "watch --probe needs PostgreSQL 14 or later: before 14, pgoutput does not carry"
+		 " logical messages, so no probe would come back (%s is PostgreSQL %d.%d)",
+		 pg->display, pg->server_version / 10000, pg->server_version % 10000);
+}
+
+int sc_watch_preflight(sc_pg *pg, const char *publication, bool probe, sc_report *r, sc_error *err)
 {
 	sc_report all;
 	sc_report_init(&all);
@@ -379,6 +390,13 @@ int sc_watch_preflight(sc_pg *pg, const char *publication, sc_report *r, sc_erro
 		fails++;
 	}
 	sc_report_free(&all);
+	if (probe && pg->server_version < PROBE_MIN_VERSION) {
+		char msg[512];
+		probe_refusal(pg, msg, sizeof msg);
+		sc_check *c = sc_report_add(r, "pg.probe", SC_CHECK_FAIL, "%s", msg);
+		sc_check_set_hint(c, "watch without --probe shows the row changes on any version; the round trip needs the server upgraded to 14 or later");
+		fails++;
+	}
 	const char *p[] = { publication };
 	PGresult *res = sc_pg_exec(pg, "SELECT quote_ident($1), EXISTS (SELECT 1 FROM pg_publication WHERE pubname = $1)",
 				   1, p, err);
@@ -429,6 +447,12 @@ int sc_watch_run(const char *conninfo, const char *what, const sc_watch_opts *o,
 	sc_pg *pg = sc_pg_connect_replication(conninfo, what, o->timeout_s, err);
 	if (!pg)
 		return -1;
+	if (o->probe && pg->server_version < PROBE_MIN_VERSION) {
+		char msg[512];
+		probe_refusal(pg, msg, sizeof msg);
+		sc_error_set(err, SC_EXIT_PROBLEM, "%s", msg);
+		goto out;
+	}
 	if (o->probe && !(probe_pg = sc_pg_connect(conninfo, what, o->timeout_s, err)))
 		goto out;
 
@@ -448,7 +472,7 @@ int sc_watch_run(const char *conninfo, const char *what, const sc_watch_opts *o,
 	char *ident = PQescapeIdentifier(pg->conn, o->publication, strlen(o->publication));
 	char *lit = ident ? PQescapeLiteral(pg->conn, ident, strlen(ident)) : NULL;
 	sql = sc_xasprintf("START_REPLICATION SLOT %s LOGICAL 0/0 (proto_version '1', publication_names %s%s)",
-			   stats->slot, lit ? lit : "''", pg->server_version >= 140000 ? ", messages 'true'" : "");
+			   stats->slot, lit ? lit : "''", pg->server_version >= PROBE_MIN_VERSION ? ", messages 'true'" : "");
 	PQfreemem(ident);
 	PQfreemem(lit);
 	res = sc_pg_simple(pg, sql, err);
