@@ -330,6 +330,10 @@ int sc_replication_check_slots(sc_pg *pg, sc_report *r, int64_t max_retained, sc
 			free(left);
 		}
 		sc_check_set_details(c, row);
+		if (lag >= 0)
+			sc_check_metric(c, "lag_bytes", (double)lag, "B");
+		if (retained >= 0)
+			sc_check_metric(c, "retained_bytes", (double)retained, "B");
 		free(since_s);
 		free(keep_s);
 		free(ret_s);

@@ -12,6 +12,11 @@
 #include "pg.h"
 #include "report.h"
 
+/* The publication the sync service reads, and the WAL an inactive slot may
+ * hold before the slot checks fail, unless told otherwise. */
+#define SC_DEFAULT_PUBLICATION "powersync"
+#define SC_DEFAULT_MAX_RETAINED (1024LL * 1024 * 1024)
+
 /* The sync service's WAL budget rule, one implementation for the slot
  * checks and the service's diagnostics (powersync-service
  * packages/service-core/src/api/diagnostics.ts, getSyncRulesStatus): the

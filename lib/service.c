@@ -390,6 +390,10 @@ static void rules_status(const cJSON *rules, bool active, bool replacing, sc_rep
 		cJSON *d = cJSON_Duplicate(rc, 1);
 		cJSON_DeleteItemFromObject(d, "tables");
 		sc_check_set_details(c, d);
+		if (have_lag)
+			sc_check_metric(c, "lag_bytes", lag_b, "B");
+		if (have_safe)
+			sc_check_metric(c, "safe_wal_size_bytes", safe, "B");
 		free(id);
 
 		/* The WAL budget, by the one rule the slot checks share. */

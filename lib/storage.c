@@ -225,6 +225,7 @@ static void check_keepalive(const sync_state *s, double now_ms, sc_report *r)
 		c = sc_report_add(r, "storage.keepalive", SC_CHECK_OK, "last replicated commit or keepalive %s ago", a_s);
 	}
 	sc_check_set_details(c, d);
+	sc_check_metric(c, "age_seconds", (double)age, "s");
 	free(a_s);
 }
 
