@@ -189,7 +189,9 @@ setting() { json_get "d['settings']['$1']['$2']"; }
 	# test certificate for another name it fails, and says why.
 	[ "$(setting sslmode value)" = verify-full ]
 	[ "$(check_field pg.connect status)" = fail ]
-	[[ "$(check_field pg.connect hint)" == "the service config sets no sslmode, so the service (and syncctl) connect with verify-full;"* ]]
+	hint=$(check_field pg.connect hint)
+	[[ "$hint" == "the service config sets no sslmode, so the service (and syncctl) connect with verify-full;"* ]] ||
+		{ echo "pg.connect: $(check_field pg.connect message); hint: $hint" >&2; false; }
 	[ "$(json_get "d['settings']['signing_key']['origin']")" = "an HS key of client_auth.jwks in the service config" ]
 	[ "$(json_get "d['settings']['signing_key']['kid']")" = local-dev-key ]
 }
