@@ -50,6 +50,12 @@ build/asan/%.o: %.c $(wildcard lib/*.h cmd/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) -O1 $(SAN_FLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
+# The option layer's tests link cmd/ too (all of it but main.c).
+SAN_CMD_OBJ = $(filter-out build/asan/cmd/main.o,$(patsubst %.c,build/asan/%.o,$(CMD_SRC)))
+build/asan/tests/test_cli: tests/unit/test_cli.c $(SAN_LIB_OBJ) $(SAN_CMD_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) -O1 $(SAN_FLAGS) $(PKG_CFLAGS) -o $@ $< $(SAN_LIB_OBJ) $(SAN_CMD_OBJ) $(PKG_LIBS) -lcmocka
+
 build/asan/tests/%: tests/unit/%.c $(SAN_LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) -O1 $(SAN_FLAGS) $(PKG_CFLAGS) -o $@ $< $(SAN_LIB_OBJ) $(PKG_LIBS) -lcmocka
