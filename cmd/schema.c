@@ -206,7 +206,8 @@ const sc_cmd cmd_schema = {
 		"It then creates the publication (FOR ALL TABLES, or --tables) or makes an existing\n"
 		"one publish insert, update, delete and truncate, and with --role creates or updates\n"
 		"a LOGIN REPLICATION BYPASSRLS role with SELECT on the synced tables. wal_level is\n"
-		"reported, not changed (that needs a restart). --dry-run prints the SQL only.",
+		"checked (pg.wal_level fails unless logical), not changed: that needs a restart.\n"
+		"--dry-run prints the SQL only.",
 	.subcommands = "init",
 	.opts = opts,
 	.formats = SC_FMT_TEXT_JSON,

@@ -1,4 +1,5 @@
 #include "schema.h"
+#include "replication.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -397,19 +398,16 @@ out:
 	return rc;
 }
 
+/* Schema init cannot change wal_level (that needs a restart), but the
+ * deployment it prepares does not replicate without it: the same failing
+ * check as slots and doctor. */
 static void check_wal_level(sc_pg *pg, sc_report *r)
 {
 	sc_report_mark(r);
 	sc_error e;
 	PGresult *res = sc_pg_exec(pg, "SELECT current_setting('wal_level')", 0, NULL, &e);
-	const char *lvl = res ? sc_pg_get(res, 0, 0) : NULL;
-	if (lvl && strcmp(lvl, "logical") == 0) {
-		sc_report_add(r, "pg.wal_level", SC_CHECK_OK, "wal_level is logical");
-	} else if (lvl) {
-		sc_check *c = sc_report_add(r, "pg.wal_level", SC_CHECK_WARN,
-					    "wal_level is %s: schema init cannot change it (that needs a restart)", lvl);
-		sc_check_set_hint(c, "ALTER SYSTEM SET wal_level = logical; then restart Postgres");
-	}
+	if (res && PQntuples(res) == 1)
+		sc_check_wal_level(sc_pg_get(res, 0, 0), r);
 	PQclear(res);
 }
 
