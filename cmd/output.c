@@ -91,7 +91,7 @@ int sc_cli_output(sc_ctx *ctx, sc_out *o)
 	case SC_FORMAT_PROMETHEUS: {
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
-		char *t = sc_report_render_prometheus(o->report, ctx->cmd->name, (double)ts.tv_sec + ts.tv_nsec / 1e9);
+		char *t = sc_report_render_prometheus(o->report, ctx->cmd->name, (double)ts.tv_sec + ts.tv_nsec / 1e9, rc);
 		fputs(t, s.f);
 		free(t);
 		break;
@@ -141,6 +141,16 @@ int sc_cli_print_report(sc_ctx *ctx, sc_report *r, const char *before)
 
 int sc_cli_finish(sc_ctx *ctx, int rc)
 {
+	if (ctx->format == SC_FORMAT_PROMETHEUS && !ctx->reported && rc != 0 && ctx->cmd) {
+		/* Nothing was checked (a usage error, a server out of reach): the
+		 * textfile still says so, rather than keeping the last good run. */
+		sc_report r;
+		sc_report_init(&r);
+		sc_out o = { .report = &r, .rc = rc };
+		int wrc = sc_cli_output(ctx, &o);
+		sc_report_free(&r);
+		return wrc == rc || wrc == 0 ? rc : wrc;
+	}
 	if (ctx->format != SC_FORMAT_NAGIOS)
 		return rc;
 	if (!ctx->reported && rc != 0) {

@@ -1,6 +1,7 @@
 #include "report.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -176,6 +177,13 @@ char *sc_report_render_json(sc_report *r)
 			cJSON_AddItemToObject(o, "details", cJSON_Duplicate(c->details, 1));
 		else
 			cJSON_AddNullToObject(o, "details");
+		if (c->nmetrics) {
+			/* The figures the Nagios and Prometheus renderers give, by name
+			 * (base units: bytes, seconds, counts). */
+			cJSON *m = cJSON_AddObjectToObject(o, "metrics");
+			for (size_t k = 0; k < c->nmetrics; k++)
+				cJSON_AddNumberToObject(m, c->metrics[k].name, c->metrics[k].value);
+		}
 		cJSON_AddNumberToObject(o, "duration_ms", round_ms(c->duration_ms));
 		cJSON_AddItemToArray(arr, o);
 	}
@@ -456,12 +464,18 @@ static void plain_line(sc_buf *b, const char *s)
 	}
 }
 
+/* A perfdata value: the guidelines' [-0-9.]+, so never an exponent; whole
+ * numbers as such, others to 3 decimals. Not a number is "U" (unknown). */
 static void perf_value(sc_buf *b, double v)
 {
-	if (v == (double)(long long)v && v < 9e15 && v > -9e15)
+	if (isnan(v) || isinf(v))
+		sc_buf_puts(b, "U");
+	else if (v >= 9e15 || v <= -9e15)
+		sc_buf_printf(b, "%.0f", v);
+	else if (v == (double)(long long)v)
 		sc_buf_printf(b, "%lld", (long long)v);
 	else
-		sc_buf_printf(b, "%.6g", v);
+		sc_buf_printf(b, "%.3f", v);
 }
 
 char *sc_report_render_nagios(const sc_report *r, bool strict, int *code)
@@ -569,15 +583,21 @@ static void prom_labels(sc_buf *b, const sc_check *c, const char *command)
 	sc_buf_putc(b, '}');
 }
 
+/* A sample value as the exposition format spells it (Go's ParseFloat):
+ * whole numbers as such, NaN and +Inf/-Inf by name. */
 static void prom_number(sc_buf *b, double v)
 {
-	if (v == (double)(long long)v && v < 9e15 && v > -9e15)
+	if (isnan(v))
+		sc_buf_puts(b, " NaN\n");
+	else if (isinf(v))
+		sc_buf_puts(b, v > 0 ? " +Inf\n" : " -Inf\n");
+	else if (v < 9e15 && v > -9e15 && v == (double)(long long)v)
 		sc_buf_printf(b, " %lld\n", (long long)v);
 	else
-		sc_buf_printf(b, " %.17g\n", v);
+		sc_buf_printf(b, " %.9g\n", v);
 }
 
-char *sc_report_render_prometheus(const sc_report *r, const char *command, double now_s)
+char *sc_report_render_prometheus(const sc_report *r, const char *command, double now_s, int exit_code)
 {
 	sc_buf b = SC_BUF_INIT;
 	sc_buf_puts(&b, "# HELP syncctl_check_status Status of a syncctl check: 0 ok, 1 warn, 2 fail, 3 skip.\n"
@@ -621,12 +641,21 @@ char *sc_report_render_prometheus(const sc_report *r, const char *command, doubl
 				}
 		}
 	}
+	/* As the Nagios renderer: a run in which nothing was checked (every
+	 * check skipped, or none at all) is 3, not ok. */
 	sc_check_status worst = sc_report_status(r);
-	int wv = worst == SC_CHECK_OK ? 0 : worst == SC_CHECK_WARN ? 1 : worst == SC_CHECK_FAIL ? 2 : 3;
+	bool checked = false;
+	for (size_t i = 0; i < r->n && !checked; i++)
+		checked = r->checks[i].status != SC_CHECK_SKIP;
+	int wv = !checked ? 3 : worst == SC_CHECK_OK ? 0 : worst == SC_CHECK_WARN ? 1 : worst == SC_CHECK_FAIL ? 2 : 3;
 	sc_buf_puts(&b, "# HELP syncctl_status Worst status of the run: 0 ok, 1 warn, 2 fail, 3 nothing checked.\n"
 			"# TYPE syncctl_status gauge\nsyncctl_status{command=");
 	prom_label_value(&b, command);
 	sc_buf_printf(&b, "} %d\n", wv);
+	sc_buf_puts(&b, "# HELP syncctl_exit_code syncctl's exit code: 0 ok, 1 problems found, 2 usage error or unusable input, 3 could not do the job.\n"
+			"# TYPE syncctl_exit_code gauge\nsyncctl_exit_code{command=");
+	prom_label_value(&b, command);
+	sc_buf_printf(&b, "} %d\n", exit_code);
 	sc_buf_puts(&b, "# HELP syncctl_run_timestamp_seconds When the run ended, seconds since the epoch.\n"
 			"# TYPE syncctl_run_timestamp_seconds gauge\nsyncctl_run_timestamp_seconds{command=");
 	prom_label_value(&b, command);

@@ -94,6 +94,60 @@ nagios_line() {
 	[[ "$(head -1 <<<"$output")" == *"tenant_sync.table.t_to_remote_inserted_rows=1;;;"* ]]
 }
 
+@test "storage and service speak both formats: keepalive age, replication lag and WAL budget as figures" {
+	start_server fake_mongo.py replset --keepalive-age 400 --checkpoint-age 20
+	sc storage --storage "$(mongo_uri)" --format nagios
+	expect_status 0
+	nagios_line
+	[[ "$(head -1 <<<"$output")" == "SYNCCTL OK - 6 checks ok, 1 skipped | "*" storage.keepalive_age_seconds=20s;;; "* ]]
+	sc storage --storage "$(mongo_uri)" --format prometheus
+	expect_status 0
+	printf '%s\n' "$output" | promtool check metrics
+	[[ "$output" == *$'\nsyncctl_age_seconds{check="storage.keepalive",group="storage"} 20\n'* ]]
+	[[ "$output" == *$'\nsyncctl_check_status{check="storage.slot",group="storage"} 3\n'* ]]
+	sc storage --storage "$(mongo_uri)" --json
+	[ "$(json_get "[c for c in d['checks'] if c['id']=='storage.keepalive'][0]['metrics']['age_seconds']")" = 20 ]
+	stop_server
+	echo admin-token >"$W/api-token"
+	chmod 600 "$W/api-token"
+	start_server fake_stack.py --api-token admin-token --diagnostics lag-warning
+	sc service --service "http://127.0.0.1:$PORT" --api-token-file "$W/api-token" --format nagios
+	expect_status 1
+	nagios_line
+	[[ "$(head -1 <<<"$output")" == "SYNCCTL WARNING - 1 warnings: service.lag "*" service.replication.powersync_1_a3f2_lag_bytes=1024B;;; service.replication.powersync_1_a3f2_safe_wal_size_bytes=858993459B;;; "* ]]
+	[[ "$output" == *$'\nWARNING service.lag: '* ]]
+	# Only the nagios format replaces the exit code: a warning is 0 here.
+	sc service --service "http://127.0.0.1:$PORT" --api-token-file "$W/api-token" --format prometheus
+	expect_status 0
+	printf '%s\n' "$output" | promtool check metrics
+	[[ "$output" == *$'\nsyncctl_lag_bytes{check="service.replication.powersync_1_a3f2",group="service"} 1024\n'* ]]
+	[[ "$output" == *$'\nsyncctl_check_status{check="service.lag",group="service"} 1\n'* ]]
+	[[ "$output" == *$'\nsyncctl_status{command="service"} 1\n'* ]]
+	[[ "$output" == *$'\nsyncctl_exit_code{command="service"} 0\n'* ]]
+	stop_server
+}
+
+@test "--format prometheus when nothing could be checked: syncctl_status 3 and the exit code, so the textfile does not keep the last good run" {
+	# The idle slot warns: status 1, exit 0.
+	sc slots --db "$URI" --format prometheus --output "$W/s.prom"
+	expect_status 0
+	grep -q '^syncctl_status{command="slots"} 1$' "$W/s.prom"
+	sc slots --db "postgresql://postgres@127.0.0.1:1/postgres" --format prometheus --output "$W/s.prom"
+	expect_status 3
+	[[ "$stderr" == *"cannot connect to the source database (from --db) at postgres@127.0.0.1:1/postgres"* ]]
+	promtool check metrics <"$W/s.prom"
+	grep -q '^syncctl_status{command="slots"} 3$' "$W/s.prom"
+	grep -q '^syncctl_exit_code{command="slots"} 3$' "$W/s.prom"
+	! grep -q '^syncctl_check_status{' "$W/s.prom"
+	sc slots --max-retained lots --format prometheus
+	expect_status 2
+	grep -q '^syncctl_exit_code{command="slots"} 2$' <<<"$output"
+	sc tenant-sync --local "$OTHER" --remote "$OTHER2" --direction to-remote --table t --dry-run --format prometheus
+	expect_status 0
+	printf '%s\n' "$output" | promtool check metrics
+	[[ "$output" == *'syncctl_check_status{check="tenant_sync.table.t",group="tenant-sync"} 0'* ]]
+}
+
 @test "each command gives the formats it declares; another is a usage error naming them" {
 	sc token decode --format nagios x
 	expect_status 2
