@@ -64,7 +64,7 @@ start_backend() {
 	MPID=$SPID
 	MPORT=$PORT
 	SPID=
-	for _ in $(seq 100); do [ -s "$W/hport" ] && break; sleep 0.05; done
+	for _ in $(seq 400); do [ -s "$W/hport" ] && break; sleep 0.05; done
 	HPORT=$(cat "$W/hport")
 }
 
@@ -360,7 +360,7 @@ cfg_pg() { # cfg_pg FILE EXTRA-YAML...: a Postgres source
 @test "client_auth: a jwks_uri list (each checked), inline jwks, supabase with a db.<ref>.supabase.co source and its secret" {
 	$PY "$ROOT/tests/lib/httpd.py" "$T/www" >"$W/hport" &
 	HPID=$!
-	for _ in $(seq 100); do [ -s "$W/hport" ] && break; sleep 0.05; done
+	for _ in $(seq 400); do [ -s "$W/hport" ] && break; sleep 0.05; done
 	HPORT=$(cat "$W/hport")
 	cat >"$W/c.yaml" <<-YAML
 		storage: {type: mongodb, uri: "mongodb://m/ps"}
@@ -397,7 +397,7 @@ cfg_pg() { # cfg_pg FILE EXTRA-YAML...: a Postgres source
 	[ "$(check_field config.client_auth.jwks_uri.0 status)" = fail ]
 	$PY "$ROOT/tests/lib/httpd.py" "$T/www" >"$W/hport" &
 	HPID=$!
-	for _ in $(seq 100); do [ -s "$W/hport" ] && break; sleep 0.05; done
+	for _ in $(seq 400); do [ -s "$W/hport" ] && break; sleep 0.05; done
 	HPORT=$(cat "$W/hport")
 	printf 'storage: {type: mongodb, uri: "mongodb://m/ps"}\nclient_auth:\n  block_local_jwks: true\n  jwks_uri: http://demo-backend:6060/api/auth/keys\n  audience: [a]\n' >"$W/c.yaml"
 	sc doctor --only auth --powersync-config "$W/c.yaml" --resolve "demo-backend:6060=127.0.0.1:$HPORT" --json
