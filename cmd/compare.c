@@ -1,7 +1,6 @@
 /* syncctl compare: row counts (and which rows) local vs server, for a
  * PowerSync client database or a second Postgres. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -2,7 +2,6 @@
  * the command table (the files under completions/ are this output, and a
  * test keeps them equal). `completion options` lists every command's long
  * options, one command a line, for the tests that check man pages. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,5 @@
 /* syncctl doctor: every configured check of the deployment, groups run
  * concurrently, one report. */
-#include <getopt.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>

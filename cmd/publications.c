@@ -1,6 +1,5 @@
 /* syncctl publications: list every publication; check one covers what the
  * sync service needs. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

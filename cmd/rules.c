@@ -1,6 +1,5 @@
 /* syncctl rules validate: a sync rules file checked as the sync service
  * would check it, and against the live database. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

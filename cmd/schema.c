@@ -1,6 +1,5 @@
 /* syncctl schema init: apply schema SQL, the publication and the replication
  * role, idempotently and all-or-nothing. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,10 +1,10 @@
 /* syncctl service: the sync service over HTTP (probes, diagnostics, a real
  * sync stream) and the app backend's endpoints. */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "../lib/service.h"
+#include "../lib/util.h"
 #include "cli.h"
 
 typedef struct {

@@ -1,6 +1,5 @@
 /* syncctl slots: replication slots with health, lag and retained WAL;
  * `slots drop NAME`. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,5 @@
 /* syncctl storage: the bucket storage and the sync state in it;
  * `storage init` initiates a never-initiated single-member replica set. */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 

@@ -1,7 +1,6 @@
 /* syncctl token keygen|jwks|mint|verify|decode. */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,7 +1,6 @@
 /* syncctl watch: row changes as they leave Postgres through logical
  * replication; --probe measures the replication round trip. */
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>

@@ -1107,7 +1107,7 @@ static void read_auth(loader *l, yaml_node_t *root)
 		}
 		if (!uri)
 			continue;
-		if (strncasecmp(uri, "http://", 7) != 0 && strncasecmp(uri, "https://", 8) != 0) {
+		if (!sc_is_http_url(uri)) {
 			bool has_scheme = strstr(uri, "://") != NULL;
 			if (has_scheme)
 				add_issue(c, "config.client_auth.jwks_uri", true, "jwks_uri must be an http(s) URL",

@@ -708,7 +708,7 @@ static bool jwks_check(const char *jwks, int timeout_s, const char *id, sc_repor
 {
 	sc_report_mark(r);
 	sc_error err;
-	bool url = strncmp(jwks, "http://", 7) == 0 || strncmp(jwks, "https://", 8) == 0;
+	bool url = sc_is_http_url(jwks);
 	if (sc_token_load_jwks(jwks, timeout_s, out, &err) != 0) {
 		sc_check *c = sc_report_add(r, id, SC_CHECK_FAIL, "%s", err.message);
 		sc_check_set_hint(c, url ? "the backend must serve {\"keys\": [...]} there (syncctl token jwks builds it)"
