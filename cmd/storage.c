@@ -54,11 +54,10 @@ static int run(sc_ctx *ctx, int argc, char **argv)
 			return rc;
 		}
 		char msg[1024];
-		int code = 0;
-		int r = sc_storage_init_replica_set(s.storage, ctx->timeout, msg, sizeof msg, &code);
+		sc_error err;
+		int r = sc_storage_init_replica_set(s.storage, ctx->timeout, msg, sizeof msg, &err);
 		if (r < 0) {
-			sc_cli_error(ctx, "%s", msg);
-			rc = code ? code : 3;
+			rc = sc_cli_fail(ctx, &err);
 		} else {
 			cJSON *j = cJSON_CreateObject();
 			cJSON_AddBoolToObject(j, "initiated", r == 0);

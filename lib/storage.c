@@ -760,14 +760,14 @@ int sc_storage_check(const sc_storage_opts *o, sc_report *r, sc_error *err)
 	return mongo ? check_mongo(o, r, err) : check_pg_storage(o, r, err);
 }
 
-int sc_storage_init_replica_set(const char *uri_s, int timeout_s, char *message, size_t msglen, int *exit_code)
+int sc_storage_init_replica_set(const char *uri_s, int timeout_s, char *message, size_t msglen, sc_error *err)
 {
 	char why[512] = "";
-	*exit_code = 0;
+	sc_error_clear(err);
+	message[0] = '\0';
 	mongoc_client_t *client = mongo_client(uri_s, timeout_s, why, sizeof why);
 	if (!client) {
-		snprintf(message, msglen, "%s", why);
-		*exit_code = 2;
+		sc_error_set(err, SC_EXIT_USAGE, "%s", why);
 		return -1;
 	}
 	bson_t *cmd = BCON_NEW("hello", BCON_INT32(1));
@@ -775,8 +775,7 @@ int sc_storage_init_replica_set(const char *uri_s, int timeout_s, char *message,
 	bson_error_t berr;
 	int rc = -1;
 	if (!mongoc_client_command_simple(client, "admin", cmd, NULL, &reply, &berr)) {
-		snprintf(message, msglen, "cannot reach MongoDB within %d s: %.400s", timeout_s, berr.message);
-		*exit_code = 3;
+		sc_error_set(err, SC_EXIT_FAILED, "cannot reach MongoDB within %d s: %.400s", timeout_s, berr.message);
 		goto out;
 	}
 	if (bson_str(&reply, "setName")) {
@@ -785,9 +784,7 @@ int sc_storage_init_replica_set(const char *uri_s, int timeout_s, char *message,
 		goto out;
 	}
 	if (!bson_true(&reply, "isreplicaset")) {
-		snprintf(message, msglen, "mongod runs without a replica set name: restart it with --replSet rs0 first");
-		*exit_code = 1;
-		rc = -1;
+		sc_error_set(err, SC_EXIT_PROBLEM, "mongod runs without a replica set name: restart it with --replSet rs0 first");
 		goto out;
 	}
 	bson_destroy(&reply);
@@ -804,8 +801,7 @@ int sc_storage_init_replica_set(const char *uri_s, int timeout_s, char *message,
 	cmd = BCON_NEW("replSetInitiate", "{", "_id", BCON_UTF8(setname), "members", "[", "{", "_id", BCON_INT32(0),
 		       "host", BCON_UTF8(host), "}", "]", "}");
 	if (!mongoc_client_command_simple(client, "admin", cmd, NULL, &reply, &berr)) {
-		snprintf(message, msglen, "replSetInitiate failed: %.400s", berr.message);
-		*exit_code = 1;
+		sc_error_set(err, SC_EXIT_PROBLEM, "replSetInitiate failed: %.400s", berr.message);
 		goto out;
 	}
 	snprintf(message, msglen, "initiated replica set %s with one member, %s", setname, host);
