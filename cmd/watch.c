@@ -46,185 +46,18 @@ static void on_signal(int sig)
 	stop_requested = 1;
 }
 
-static void format_time(long long us, char *out, size_t n, bool iso)
-{
-	time_t t = (time_t)(us / 1000000);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	char base[32];
-	strftime(base, sizeof base, iso ? "%Y-%m-%dT%H:%M:%S" : "%Y-%m-%d %H:%M:%S", &tm);
-	snprintf(out, n, iso ? "%s.%06lldZ" : "%s.%06lld UTC", base, us % 1000000);
-}
-
-/* A value for the text format: bare when plain, else single-quoted. */
-static void put_value(sc_buf *b, char kind, const char *v)
-{
-	if (kind == 'n') {
-		sc_buf_puts(b, "NULL");
-		return;
-	}
-	if (kind == 'u') {
-		sc_buf_puts(b, "<unchanged>");
-		return;
-	}
-	bool plain = *v != '\0';
-	for (const char *p = v; *p && plain; p++)
-		plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-			strchr("_.:+-@/", *p);
-	if (plain) {
-		sc_buf_puts(b, v);
-		return;
-	}
-	sc_buf_putc(b, '\'');
-	for (const char *p = v; *p; p++) {
-		if (*p == '\'')
-			sc_buf_putc(b, '\'');
-		if (*p == '\n')
-			sc_buf_puts(b, "\\n");
-		else
-			sc_buf_putc(b, *p);
-	}
-	sc_buf_putc(b, '\'');
-}
-
-static void put_tuple(sc_buf *b, const sc_change *c, const char *const *vals, const char *kind,
-		      bool keys_only)
-{
-	bool first = true;
-	for (int i = 0; i < c->ncols; i++) {
-		if (keys_only && !c->is_key[i])
-			continue;
-		/* A key-only old tuple carries NULL in its other columns. */
-		sc_buf_printf(b, "%s%s=", first ? "" : " ", c->names[i]);
-		put_value(b, kind[i], vals[i]);
-		first = false;
-	}
-}
-
-/* JSON output is written directly: at hundreds of thousands of changes a
- * second, building a cJSON tree per row costs more than decoding it. The
- * string escaping follows RFC 8259 (quote, backslash, control characters). */
-static void json_str(sc_buf *b, const char *v)
-{
-	sc_buf_putc(b, '"');
-	const char *run = v;
-	for (const char *p = v; *p; p++) {
-		unsigned char ch = (unsigned char)*p;
-		if (ch >= 0x20 && ch != '"' && ch != '\\')
-			continue;
-		sc_buf_append(b, run, (size_t)(p - run));
-		if (ch == '"' || ch == '\\') {
-			sc_buf_putc(b, '\\');
-			sc_buf_putc(b, (char)ch);
-		} else if (ch == '\n') {
-			sc_buf_puts(b, "\\n");
-		} else if (ch == '\t') {
-			sc_buf_puts(b, "\\t");
-		} else if (ch == '\r') {
-			sc_buf_puts(b, "\\r");
-		} else {
-			sc_buf_printf(b, "\\u%04x", ch);
-		}
-		run = p + 1;
-	}
-	sc_buf_puts(b, run);
-	sc_buf_putc(b, '"');
-}
-
-static void json_tuple(sc_buf *b, const sc_change *c, const char *const *vals, const char *kind,
-		       bool keys_only, bool *any_unchanged)
-{
-	sc_buf_putc(b, '{');
-	bool first = true;
-	for (int i = 0; i < c->ncols; i++) {
-		if (keys_only && !c->is_key[i])
-			continue;
-		if (kind[i] == 'u') {
-			if (any_unchanged)
-				*any_unchanged = true;
-			continue;
-		}
-		if (!first)
-			sc_buf_putc(b, ',');
-		first = false;
-		json_str(b, c->names[i]);
-		sc_buf_putc(b, ':');
-		if (kind[i] == 'n')
-			sc_buf_puts(b, "null");
-		else
-			json_str(b, vals[i]);
-	}
-	sc_buf_putc(b, '}');
-}
-
 static void on_change(const sc_change *c, void *data)
 {
 	watch_opts *o = data;
-	/* The key comes from the new row, or the old one for deletes. */
-	const char *const *kv = c->has_new ? c->new_vals : c->old_vals;
-	const char *kk = c->has_new ? c->new_kind : c->old_kind;
-	bool have_key = c->has_new || c->has_old;
-	char when[48];
-	format_time(c->commit_time_us, when, sizeof when, o->json);
 	if (o->json) {
 		static sc_buf j = SC_BUF_INIT;
 		j.len = 0;
-		sc_buf_printf(&j, "{\"commit_time\":\"%s\",\"lsn\":\"%X/%X\",\"xid\":%u,\"table\":", when,
-			      (unsigned)(c->lsn >> 32), (unsigned)c->lsn, (unsigned)c->xid);
-		char *table = sc_xasprintf("%s.%s", c->schema, c->table);
-		json_str(&j, table);
-		free(table);
-		sc_buf_printf(&j, ",\"op\":\"%s\",\"key\":", c->op);
-		if (have_key)
-			json_tuple(&j, c, kv, kk, true, NULL);
-		else
-			sc_buf_puts(&j, "null");
-		bool unchanged = false;
-		sc_buf_puts(&j, ",\"new\":");
-		if (c->has_new)
-			json_tuple(&j, c, c->new_vals, c->new_kind, false, &unchanged);
-		else
-			sc_buf_puts(&j, "null");
-		sc_buf_puts(&j, ",\"old\":");
-		if (c->has_old)
-			json_tuple(&j, c, c->old_vals, c->old_kind, c->old_is_key_only, NULL);
-		else
-			sc_buf_puts(&j, "null");
-		if (unchanged) {
-			sc_buf_puts(&j, ",\"unchanged\":[");
-			bool first = true;
-			for (int i = 0; i < c->ncols; i++)
-				if (c->new_kind[i] == 'u') {
-					if (!first)
-						sc_buf_putc(&j, ',');
-					first = false;
-					json_str(&j, c->names[i]);
-				}
-			sc_buf_putc(&j, ']');
-		}
-		sc_buf_puts(&j, "}\n");
+		sc_watch_change_json(&j, c);
 		fwrite(j.data, 1, j.len, stdout);
 		return;
 	}
 	sc_buf b = SC_BUF_INIT;
-	sc_buf_printf(&b, "%s  %s.%s  %s", when, c->schema, c->table, c->op);
-	for (char *p = b.data + b.len - strlen(c->op); *p; p++)
-		*p = (char)(*p - 'a' + 'A');
-	if (have_key) {
-		sc_buf_puts(&b, "  [");
-		put_tuple(&b, c, kv, kk, true);
-		sc_buf_putc(&b, ']');
-	}
-	if (c->has_new) {
-		sc_buf_puts(&b, "  ");
-		put_tuple(&b, c, c->new_vals, c->new_kind, false);
-	}
-	if (c->has_old && !(c->old_is_key_only && !c->has_new)) {
-		sc_buf_puts(&b, "  (old: ");
-		put_tuple(&b, c, c->old_vals, c->old_kind, c->old_is_key_only);
-		sc_buf_putc(&b, ')');
-	}
-	sc_buf_putc(&b, '\n');
+	sc_watch_change_text(&b, c);
 	fwrite(b.data, 1, b.len, stdout);
 	sc_buf_free(&b);
 }

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "pg.h"
 #include "report.h"
 
@@ -75,5 +76,12 @@ int sc_watch_preflight(sc_pg *pg, const char *publication, bool probe, sc_report
 int sc_watch_run(const char *conninfo, const char *what, const sc_watch_opts *o,
 		 const sc_watch_callbacks *cb, sc_watch_stats *stats, sc_error *err);
 void sc_watch_stats_free(sc_watch_stats *s);
+
+/* A change as `watch` shows it, appended to b: one text line ("2026-01-02
+ * 03:04:05.000006 UTC  public.todos  INSERT  [id=1]  id=1 title='x y'"),
+ * or one JSON object and a newline (--format json: commit_time, lsn, xid,
+ * table, op, key, new, old, unchanged). */
+void sc_watch_change_text(sc_buf *b, const sc_change *c);
+void sc_watch_change_json(sc_buf *b, const sc_change *c);
 
 #endif
