@@ -112,6 +112,15 @@ static void relation_free(relation *r)
 	free(r->is_key);
 }
 
+static void free_relations(stream *s)
+{
+	for (size_t i = 0; i < s->nrels; i++)
+		relation_free(&s->rels[i]);
+	free(s->rels);
+	s->rels = NULL;
+	s->nrels = 0;
+}
+
 static relation *find_relation(stream *s, uint32_t id)
 {
 	for (size_t i = 0; i < s->nrels; i++)
@@ -832,11 +841,38 @@ int sc_watch_run(const char *conninfo, const char *what, const sc_watch_opts *o,
 	end_stream(&s, pg->conn);
 	rc = 0;
 out:
-	for (size_t i = 0; i < s.nrels; i++)
-		relation_free(&s.rels[i]);
-	free(s.rels);
+	free_relations(&s);
 	sc_pg_close(probe_pg);
 	sc_pg_close(pg);
 	return rc;
 }
 
+struct sc_watch_decoder {
+	stream s;
+};
+
+sc_watch_decoder *sc_watch_decoder_new(const sc_watch_opts *o, const sc_watch_callbacks *cb, sc_watch_stats *stats)
+{
+	sc_watch_decoder *d = sc_xcalloc(1, sizeof *d);
+	memset(stats, 0, sizeof *stats);
+	d->s.o = o;
+	d->s.cb = cb;
+	d->s.stats = stats;
+	d->s.pid = getpid();
+	return d;
+}
+
+bool sc_watch_decode(sc_watch_decoder *d, const unsigned char *msg, size_t len)
+{
+	if (!d->s.done)
+		handle_message(&d->s, msg, len);
+	return d->s.done;
+}
+
+void sc_watch_decoder_free(sc_watch_decoder *d)
+{
+	if (!d)
+		return;
+	free_relations(&d->s);
+	free(d);
+}

@@ -84,4 +84,16 @@ void sc_watch_stats_free(sc_watch_stats *s);
 void sc_watch_change_text(sc_buf *b, const sc_change *c);
 void sc_watch_change_json(sc_buf *b, const sc_change *c);
 
+/* The pgoutput decoder of sc_watch_run without a server: it exists for the
+ * fuzzer (tests/fuzz/fuzz_pgoutput.c) and the unit tests. Each call hands
+ * it one XLogData payload, a pgoutput message (Relation, Begin, Insert,
+ * Update, Delete, Truncate, Commit, Message, Type, Origin), as the stream
+ * would; the row changes go to cb->change with o's table filter and count,
+ * and stats counts them. Malformed messages are dropped whole. */
+typedef struct sc_watch_decoder sc_watch_decoder;
+sc_watch_decoder *sc_watch_decoder_new(const sc_watch_opts *o, const sc_watch_callbacks *cb, sc_watch_stats *stats);
+/* Returns true once a stop condition (o->count) is reached. */
+bool sc_watch_decode(sc_watch_decoder *d, const unsigned char *msg, size_t len);
+void sc_watch_decoder_free(sc_watch_decoder *d);
+
 #endif
