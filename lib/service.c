@@ -100,11 +100,59 @@ static char *summarize(const sc_http_response *resp)
 
 /* ---- probes ---- */
 
+static const char *const probe_names[] = { "startup", "readiness", "liveness" };
+
+void sc_service_probe_answer(int probe, const sc_http_response *resp, sc_report *r)
+{
+	const char *const *names = probe_names;
+	int i = probe < 0 || probe > 2 ? 0 : probe;
+	char id[64];
+	snprintf(id, sizeof id, "service.probe.%s", names[i]);
+	svc_error e;
+	bool envelope = parse_error(resp->body, &e);
+	cJSON *j = envelope ? NULL : cJSON_Parse(resp->body);
+	sc_check *c;
+	if (resp->status == 200) {
+		sc_report_add(r, id, SC_CHECK_OK, "%s: 200 in %.0f ms", names[i], resp->total_ms);
+	} else if (resp->status == 400 && cJSON_IsObject(j)) {
+		/* {"ready", "started", "touched_at"}: the same body for all three. */
+		bool started = cJSON_IsTrue(cJSON_GetObjectItem(j, "started"));
+		const char *touched = cJSON_GetStringValue(cJSON_GetObjectItem(j, "touched_at"));
+		if (i == 0) {
+			c = sc_report_add(r, id, SC_CHECK_FAIL, "startup: 400, the service has not started (last touched: %s)",
+					  touched ? touched : "never");
+			sc_check_set_hint(c, "it is still starting, or failed to start: see its logs");
+		} else if (i == 1) {
+			c = sc_report_add(r, id, SC_CHECK_FAIL, "readiness: 400, the service says it is not ready (started: %s, last touched: %s)",
+					  started ? "yes" : "no", touched ? touched : "never");
+			sc_check_set_hint(c, "the service turns ready (and started) once its start-up has finished; until then it is starting, or stuck starting: see its logs");
+		} else {
+			c = sc_report_add(r, id, SC_CHECK_FAIL,
+					  "liveness: 400, the service last reported itself alive at %s, 10 s or more ago",
+					  touched ? touched : "?");
+			sc_check_set_hint(c, "its replication loop touches the probe every few seconds; a stale one means replication is stuck or the process is overloaded: see its logs (syncctl storage shows the last keepalive)");
+		}
+	} else if (resp->status == 404 && envelope && strcmp(e.code, "PSYNC_S2002") == 0) {
+		c = sc_report_add(r, id, SC_CHECK_WARN,
+				  "%s: 404 PSYNC_S2002, the service runs without HTTP probes (healthcheck.probes.use_http is off)",
+				  names[i]);
+		sc_check_set_hint(c, "to probe it over HTTP, set in the service config: healthcheck: {probes: {use_http: true}} (a healthcheck.probes block turns every unlisted probe off)");
+	} else {
+		char *sum = summarize(resp);
+		c = sc_report_add(r, id, SC_CHECK_FAIL, "%s: HTTP %ld: %s", names[i], resp->status, sum);
+		sc_check_set_hint(c, resp->status == 429 ? "the service's request queue is full: it is overloaded"
+						     : "is this URL the sync service? (--service, POWERSYNC_URL)");
+		free(sum);
+	}
+	cJSON_Delete(j);
+	cJSON_Delete(e.doc);
+}
+
 /* Returns false when the service did not answer at all: the other checks
  * would each wait out the timeout again. */
 static bool probes(const sc_service_opts *o, sc_report *r)
 {
-	static const char *const names[] = { "startup", "readiness", "liveness" };
+	const char *const *names = probe_names;
 	for (int i = 0; i < 3; i++) {
 		sc_report_mark(r);
 		char id[64], path[64];
@@ -119,44 +167,7 @@ static bool probes(const sc_service_opts *o, sc_report *r)
 			free(url);
 			return false;
 		}
-		svc_error e;
-		bool envelope = parse_error(resp.body, &e);
-		cJSON *j = envelope ? NULL : cJSON_Parse(resp.body);
-		sc_check *c;
-		if (resp.status == 200) {
-			sc_report_add(r, id, SC_CHECK_OK, "%s: 200 in %.0f ms", names[i], resp.total_ms);
-		} else if (resp.status == 400 && cJSON_IsObject(j)) {
-			/* {"ready", "started", "touched_at"}: the same body for all three. */
-			bool started = cJSON_IsTrue(cJSON_GetObjectItem(j, "started"));
-			const char *touched = cJSON_GetStringValue(cJSON_GetObjectItem(j, "touched_at"));
-			if (i == 0) {
-				c = sc_report_add(r, id, SC_CHECK_FAIL, "startup: 400, the service has not started (last touched: %s)",
-						  touched ? touched : "never");
-				sc_check_set_hint(c, "it is still starting, or failed to start: see its logs");
-			} else if (i == 1) {
-				c = sc_report_add(r, id, SC_CHECK_FAIL, "readiness: 400, the service says it is not ready (started: %s, last touched: %s)",
-						  started ? "yes" : "no", touched ? touched : "never");
-				sc_check_set_hint(c, "the service turns ready (and started) once its start-up has finished; until then it is starting, or stuck starting: see its logs");
-			} else {
-				c = sc_report_add(r, id, SC_CHECK_FAIL,
-						  "liveness: 400, the service last reported itself alive at %s, 10 s or more ago",
-						  touched ? touched : "?");
-				sc_check_set_hint(c, "its replication loop touches the probe every few seconds; a stale one means replication is stuck or the process is overloaded: see its logs (syncctl storage shows the last keepalive)");
-			}
-		} else if (resp.status == 404 && envelope && strcmp(e.code, "PSYNC_S2002") == 0) {
-			c = sc_report_add(r, id, SC_CHECK_WARN,
-					  "%s: 404 PSYNC_S2002, the service runs without HTTP probes (healthcheck.probes.use_http is off)",
-					  names[i]);
-			sc_check_set_hint(c, "to probe it over HTTP, set in the service config: healthcheck: {probes: {use_http: true}} (a healthcheck.probes block turns every unlisted probe off)");
-		} else {
-			char *sum = summarize(&resp);
-			c = sc_report_add(r, id, SC_CHECK_FAIL, "%s: HTTP %ld: %s", names[i], resp.status, sum);
-			sc_check_set_hint(c, resp.status == 429 ? "the service's request queue is full: it is overloaded"
-							     : "is this URL the sync service? (--service, POWERSYNC_URL)");
-			free(sum);
-		}
-		cJSON_Delete(j);
-		cJSON_Delete(e.doc);
+		sc_service_probe_answer(i, &resp, r);
 		free(url);
 		sc_http_response_free(&resp);
 	}
@@ -500,18 +511,25 @@ static bool diagnostics(const sc_service_opts *o, sc_report *r)
 		sc_report_add(r, "service.diagnostics", SC_CHECK_FAIL, "%s", err.message);
 		return false;
 	}
+	bool deploying = sc_service_diagnostics_answer(&resp, r);
+	sc_http_response_free(&resp);
+	return deploying;
+}
+
+bool sc_service_diagnostics_answer(const sc_http_response *resp, sc_report *r)
+{
 	bool deploying = false;
-	cJSON *j = cJSON_Parse(resp.body);
+	cJSON *j = cJSON_Parse(resp->body);
 	cJSON *d = cJSON_GetObjectItem(j, "data");
-	if (resp.status == 401 || resp.status == 403) {
-		char *sum = summarize(&resp);
+	if (resp->status == 401 || resp->status == 403) {
+		char *sum = summarize(resp);
 		sc_check *c = sc_report_add(r, "service.diagnostics", SC_CHECK_FAIL, "the service refused the admin API token (HTTP %ld %s)",
-					    resp.status, sum);
+					    resp->status, sum);
 		sc_check_set_hint(c, "use one of the service config's api.tokens (the service answers the same for a wrong, a missing and a disabled token)");
 		free(sum);
-	} else if (resp.status != 200 || !cJSON_IsObject(d)) {
-		char *sum = summarize(&resp);
-		sc_check *c = sc_report_add(r, "service.diagnostics", SC_CHECK_FAIL, "diagnostics answered HTTP %ld: %s", resp.status, sum);
+	} else if (resp->status != 200 || !cJSON_IsObject(d)) {
+		char *sum = summarize(resp);
+		sc_check *c = sc_report_add(r, "service.diagnostics", SC_CHECK_FAIL, "diagnostics answered HTTP %ld: %s", resp->status, sum);
 		sc_check_set_hint(c, "is --service the sync service's URL (POST /api/admin/v1/diagnostics)?");
 		free(sum);
 	} else {
@@ -554,7 +572,6 @@ static bool diagnostics(const sc_service_opts *o, sc_report *r)
 			rules_status(next, false, cJSON_IsObject(active), r);
 	}
 	cJSON_Delete(j);
-	sc_http_response_free(&resp);
 	return deploying;
 }
 
@@ -653,27 +670,33 @@ static void stream(const sc_service_opts *o, bool deploying, sc_report *r)
 		sc_report_add(r, "service.stream", SC_CHECK_FAIL, "%s", err.message);
 		return;
 	}
+	sc_service_stream_answer(&resp, deploying, r);
+	sc_http_response_free(&resp);
+}
+
+void sc_service_stream_answer(const sc_http_response *resp, bool deploying, sc_report *r)
+{
 	svc_error e;
-	bool envelope = parse_error(resp.body, &e);
+	bool envelope = parse_error(resp->body, &e);
 	sc_check *c;
-	if (resp.status == 200) {
+	if (resp->status == 200) {
 		sc_report_add(r, "service.stream", SC_CHECK_OK, "the service accepted a token from this key and audience (200)");
 	} else if (envelope && strcmp(e.code, "PSYNC_S2302") == 0) {
 		/* After auth succeeded (sync-stream.ts): not an auth problem. */
 		c = sc_report_add(r, "service.stream", deploying ? SC_CHECK_WARN : SC_CHECK_FAIL,
-				  "the service accepted the token, but has no sync config to serve yet (HTTP %ld PSYNC_S2302)", resp.status);
+				  "the service accepted the token, but has no sync config to serve yet (HTTP %ld PSYNC_S2302)", resp->status);
 		sc_check_set_hint(c, deploying ? "the sync rules are still in their initial replication (service.deploying)"
 					       : "deploy sync rules: sync_config in the service config (syncctl rules validate first)");
-	} else if (resp.status == 429 && !envelope) {
+	} else if (resp->status == 429 && !envelope) {
 		c = sc_report_add(r, "service.stream", SC_CHECK_FAIL, "HTTP 429: the service has as many sync connections as it allows");
 		sc_check_set_hint(c, "raise api.parameters.max_concurrent_connections, or add service instances");
 	} else {
 		const char *desc = envelope ? e.description : NULL;
 		bool service_side = envelope && (strncmp(e.code, "PSYNC_S22", 9) == 0);
-		char *sum = envelope ? NULL : summarize(&resp);
+		char *sum = envelope ? NULL : summarize(resp);
 		sc_buf m = SC_BUF_INIT;
 		sc_buf_printf(&m, "the service refused the %s: HTTP %ld",
-			      service_side ? "token because of its own auth setup" : "token", resp.status);
+			      service_side ? "token because of its own auth setup" : "token", resp->status);
 		if (envelope)
 			sc_buf_printf(&m, " %s", e.code);
 		if (desc || sum)
@@ -688,7 +711,6 @@ static void stream(const sc_service_opts *o, bool deploying, sc_report *r)
 		free(sum);
 	}
 	cJSON_Delete(e.doc);
-	sc_http_response_free(&resp);
 }
 
 void sc_service_check(const sc_service_opts *o, sc_report *r)

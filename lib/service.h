@@ -4,8 +4,10 @@
 #ifndef SC_SERVICE_H
 #define SC_SERVICE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
+#include "http.h"
 #include "jose.h"
 #include "report.h"
 #include "settings.h"
@@ -29,6 +31,16 @@ typedef struct sc_service_opts {
  * service.deploying for rules being deployed; service.stream. Ids come
  * from names and codes, never from positions in a list. */
 void sc_service_check(const sc_service_opts *o, sc_report *r);
+
+/* What sc_service_check makes of each answer, without HTTP (the HTTP path
+ * calls these; the fuzzer and tests feed them answers directly): a probe's
+ * (0 startup, 1 readiness, 2 liveness: service.probe.NAME), the
+ * diagnostics' (service.diagnostics and what they say; returns whether
+ * sync rules are being deployed), the /sync/stream's (service.stream; only
+ * its status and error body are read: a 200 stream is not). */
+void sc_service_probe_answer(int probe, const sc_http_response *resp, sc_report *r);
+bool sc_service_diagnostics_answer(const sc_http_response *resp, sc_report *r);
+void sc_service_stream_answer(const sc_http_response *resp, bool deploying, sc_report *r);
 
 typedef struct sc_backend_opts {
 	const char *jwks;            /* URL or file, or NULL */
