@@ -61,7 +61,10 @@ build/asan/tests/%: tests/unit/%.c $(SAN_LIB_OBJ)
 	$(CC) $(BASE_CFLAGS) -O1 $(SAN_FLAGS) $(PKG_CFLAGS) -o $@ $< $(SAN_LIB_OBJ) $(PKG_LIBS) -lcmocka
 
 # Fuzz targets (libFuzzer needs clang): built with the library, then each
-# run for FUZZ_SECONDS from its seed corpus. A crash fails the target.
+# run for FUZZ_SECONDS from its seed corpus (tests/fuzz/README.md), with
+# its dictionary tests/fuzz/NAME.dict when there is one and, when ../shared
+# is there, the public documents of its kind as more seeds (read only). A
+# crash, leak or hang fails the target.
 FUZZ_SECONDS ?= 15
 FUZZ_CC ?= clang
 FUZZ_FLAGS = -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -g -O1
@@ -81,8 +84,10 @@ fuzz: $(FUZZ_BIN)
 	@for f in $(FUZZ_BIN); do \
 		name=$${f##*/fuzz_}; mkdir -p build/fuzz/corpus-$$name; \
 		echo "fuzz: $$name for $(FUZZ_SECONDS) s"; \
-		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 -artifact_prefix=build/fuzz/ \
-			build/fuzz/corpus-$$name tests/fuzz/corpus/$$name >build/fuzz/$$name.log 2>&1 \
+		dict=; [ -f tests/fuzz/$$name.dict ] && dict=-dict=tests/fuzz/$$name.dict; \
+		shared=; for d in $$(tests/fuzz/shared-seeds $$name); do [ -d "$$d" ] && shared="$$shared $$d"; done; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 -artifact_prefix=build/fuzz/ $$dict \
+			build/fuzz/corpus-$$name tests/fuzz/corpus/$$name $$shared >build/fuzz/$$name.log 2>&1 \
 			|| { tail -40 build/fuzz/$$name.log; echo "fuzz: $$name FAILED"; exit 1; }; \
 		echo "fuzz: $$name ok ($$(grep -c . build/fuzz/$$name.log) log lines)"; \
 	done
