@@ -7,11 +7,13 @@ ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
 FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
 
 CC ?= cc
-PKGS = libpq libcurl libcjson libmongoc-1.0 yaml-0.1 sqlite3 libcrypto
+PKGS = libpq libcurl libcjson yaml-0.1 sqlite3 libcrypto
+# libmongoc's headers only: lib/mongo.c loads the library (see lib/mongo.h).
+MONGOC_CFLAGS = $(shell pkg-config --cflags libmongoc-1.0)
 # Recursively expanded: pkg-config runs only when a recipe needs it, after
 # `make deps` has installed the packages.
-PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS = $(shell pkg-config --libs $(PKGS)) -lpg_query -lm -pthread
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS)) $(MONGOC_CFLAGS)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS)) -lpg_query -lm -ldl -pthread
 WARN = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
 BASE_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L $(WARN) -g -pthread
 CFLAGS ?= -O2

@@ -13,6 +13,7 @@
 #include "../lib/netaddr.h"
 #include "../lib/pg.h"
 #include "../lib/util.h"
+#include "../lib/text.h"
 #include "cli.h"
 
 static int resolve_opt(sc_ctx *ctx, const sc_opt *o, const char *arg, void *target)
@@ -67,10 +68,14 @@ static void vmsg(const sc_ctx *ctx, const char *kind, const char *fmt, va_list a
 {
 	char msg[1024];
 	vsnprintf(msg, sizeof msg, fmt, ap);
+	/* One line, and what a terminal would obey shown escaped: messages
+	 * carry names and server texts from outside. */
+	char *safe = sc_text_safe(msg);
 	fputs("syncctl", stderr);
 	if (ctx && ctx->cmd)
 		fprintf(stderr, " %s", ctx->cmd->name);
-	fprintf(stderr, ": %s%s\n", kind, msg);
+	fprintf(stderr, ": %s%s\n", kind, safe);
+	free(safe);
 	if (keep)
 		snprintf(keep, keeplen, "%s", msg);
 }
@@ -105,8 +110,10 @@ int sc_cli_usage_error(sc_ctx *ctx, const char *fmt, ...)
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
 	const char *name = ctx && ctx->cmd ? ctx->cmd->name : NULL;
+	char *safe = sc_text_safe(msg);
 	fprintf(stderr, "syncctl%s%s: %s (see 'syncctl %s%s--help')\n", name ? " " : "",
-		name ? name : "", msg, name ? name : "", name ? " " : "");
+		name ? name : "", safe, name ? name : "", name ? " " : "");
+	free(safe);
 	if (ctx)
 		snprintf(ctx->last_error, sizeof ctx->last_error, "%s", msg);
 	return SC_EXIT_USAGE;

@@ -2,6 +2,7 @@
  * format the options ask for, to stdout or (--output) a file written
  * atomically. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,8 @@
 
 #include "../lib/buf.h"
 #include "../lib/util.h"
+#include "../lib/json.h"
+#include "../lib/text.h"
 #include "cli.h"
 
 /* Where the output goes: stdout, or a temporary file beside --output that
@@ -27,8 +30,13 @@ static int sink_open(sc_ctx *ctx, sink *s)
 		return 0;
 	}
 	s->tmp = sc_xasprintf("%s.tmp.%ld", ctx->output, (long)getpid());
-	s->f = fopen(s->tmp, "w");
+	/* O_EXCL: a file (or a link) already there under that name is not
+	 * written through. */
+	int fd = open(s->tmp, O_WRONLY | O_CREAT | O_EXCL, 0644);
+	s->f = fd >= 0 ? fdopen(fd, "w") : NULL;
 	if (!s->f) {
+		if (fd >= 0)
+			close(fd);
 		sc_cli_error(ctx, "cannot write --output %s: %s", ctx->output, strerror(errno));
 		free(s->tmp);
 		s->tmp = NULL;
@@ -65,6 +73,54 @@ void sc_cli_report_text(sc_ctx *ctx, FILE *out, const sc_report *r, const char *
 	free(t);
 }
 
+/* The last guard of text output: whatever a renderer printed, what a
+ * terminal would obey is escaped (lib/text.h), but for the colour
+ * sequences the renderers themselves write (ESC [ digits ; m). */
+static void put_text_guarded(FILE *out, const char *s, size_t n)
+{
+	sc_buf b = SC_BUF_INIT;
+	size_t i = 0, run = 0;
+	while (i < n) {
+		if (s[i] != '\033') {
+			i++;
+			continue;
+		}
+		size_t k = i + 1;
+		if (k < n && s[k] == '[') {
+			k++;
+			while (k < n && k - i < 10 && ((s[k] >= '0' && s[k] <= '9') || s[k] == ';'))
+				k++;
+		}
+		if (k < n && s[k] == 'm' && k > i + 1) {
+			sc_text_append_safe(&b, s + run, i - run, true);
+			sc_buf_append(&b, s + i, k + 1 - i);
+			i = run = k + 1;
+		} else {
+			i++;
+		}
+	}
+	sc_text_append_safe(&b, s + run, n - run, true);
+	if (b.len)
+		fwrite(b.data, 1, b.len, out);
+	sc_buf_free(&b);
+}
+
+static void render_text(sc_ctx *ctx, FILE *out, sc_out *o)
+{
+	char *mem = NULL;
+	size_t memlen = 0;
+	FILE *m = open_memstream(&mem, &memlen);
+	if (!m)
+		return;
+	if (o->text)
+		o->text(ctx, m, o->data);
+	else if (o->report)
+		sc_cli_report_text(ctx, m, o->report, o->before);
+	fclose(m);
+	put_text_guarded(out, mem, memlen);
+	free(mem);
+}
+
 int sc_cli_output(sc_ctx *ctx, sc_out *o)
 {
 	sink s;
@@ -74,7 +130,7 @@ int sc_cli_output(sc_ctx *ctx, sc_out *o)
 	rc = o->rc >= 0 ? o->rc : o->report ? sc_report_exit_code(o->report, ctx->strict) : 0;
 	switch (ctx->format) {
 	case SC_FORMAT_JSON: {
-		char *doc = o->json ? cJSON_Print(o->json) : o->report ? sc_report_render_json(o->report) : NULL;
+		char *doc = o->json ? sc_json_print(o->json, true) : o->report ? sc_report_render_json(o->report) : NULL;
 		if (doc) {
 			fputs(doc, s.f);
 			fputc('\n', s.f);
@@ -97,11 +153,7 @@ int sc_cli_output(sc_ctx *ctx, sc_out *o)
 		break;
 	}
 	default:
-		if (o->text) {
-			o->text(ctx, s.f, o->data);
-		} else if (o->report) {
-			sc_cli_report_text(ctx, s.f, o->report, o->before);
-		}
+		render_text(ctx, s.f, o);
 		break;
 	}
 	cJSON_Delete(o->json);

@@ -15,10 +15,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <mongoc/mongoc.h>
 
 #include "buf.h"
 #include "netaddr.h"
+#include "mongo.h"
 #include "util.h"
 #include "yamldoc.h"
 
@@ -962,6 +962,11 @@ static char *mongo_normalize(loader *l, yaml_node_t *st, const char **blocked, c
 	}
 	if (strncmp(uri_s, "mongodb://", 10) != 0 && strncmp(uri_s, "mongodb+srv://", 14) != 0) {
 		*refusal = sc_xstrdup("[PSYNC_S1109] MongoDB connection: invalid URI - Invalid scheme, expected connection string to start with \"mongodb://\" or \"mongodb+srv://\"");
+		return NULL;
+	}
+	sc_error le;
+	if (sc_mongo_load(&le) != 0) {
+		*refusal = sc_xasprintf("storage.uri cannot be read here: %s", le.message);
 		return NULL;
 	}
 	bson_error_t berr;

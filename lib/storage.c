@@ -5,9 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <mongoc/mongoc.h>
-
 #include "buf.h"
+#include "mongo.h"
 #include "netaddr.h"
 #include "pg.h"
 #include "util.h"
@@ -18,21 +17,9 @@
 #define KEEPALIVE_WARN_S (5 * 60)
 #define KEEPALIVE_FAIL_S (15 * 60)
 
-/* libmongoc's own log lines (such as its shared-memory counters warning at
- * start-up) would land on every command's stderr: they go to -v instead. */
-static void mongo_log(mongoc_log_level_t level, const char *domain, const char *message, void *data)
-{
-	(void)data;
-	if (level <= MONGOC_LOG_LEVEL_WARNING)
-		sc_log_verbose("%s: %s", domain, message);
-}
-
-void sc_storage_global_init(void)
-{
-	mongoc_log_set_handler(mongo_log, NULL);
-	mongoc_init();
-}
-void sc_storage_global_cleanup(void) { mongoc_cleanup(); }
+/* libmongoc is loaded when a MongoDB check first needs it (lib/mongo.h). */
+void sc_storage_global_init(void) { sc_mongo_prepare(); }
+void sc_storage_global_cleanup(void) { sc_mongo_unload(); }
 
 /* One replication stream as the service keeps it (a row of sync_rules, or
  * for storage version 3 a stream with the sync configs in question). */
@@ -530,6 +517,11 @@ static int mongo_sync_state(mongoc_client_t *client, const char *db, sync_state 
 static int check_mongo(const sc_storage_opts *o, sc_report *r, sc_error *err)
 {
 	sc_report_mark(r);
+	if (sc_mongo_load(err) != 0) {
+		sc_check *c = sc_report_add(r, "storage.connect", SC_CHECK_FAIL, "%s", err->message);
+		sc_check_set_hint(c, "apt-get install libmongoc-1.0-0");
+		return -1;
+	}
 	char why[700] = "";
 	mongoc_client_t *client = mongo_client(o->uri, o->timeout_s, why, sizeof why);
 	if (!client) {
@@ -765,6 +757,8 @@ int sc_storage_init_replica_set(const char *uri_s, int timeout_s, char *message,
 	char why[512] = "";
 	sc_error_clear(err);
 	message[0] = '\0';
+	if (sc_mongo_load(err) != 0)
+		return -1;
 	mongoc_client_t *client = mongo_client(uri_s, timeout_s, why, sizeof why);
 	if (!client) {
 		sc_error_set(err, SC_EXIT_USAGE, "%s", why);

@@ -9,7 +9,9 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "json.h"
 #include "replication.h"
+#include "text.h"
 #include "util.h"
 
 #define PG_EPOCH_US 946684800000000LL   /* 2000-01-01 in unix microseconds */
@@ -370,16 +372,25 @@ static void put_value(sc_buf *b, char kind, const char *v)
 		sc_buf_puts(b, v);
 		return;
 	}
+	/* Quotes doubled, a newline as \n, and what a terminal would obey
+	 * escaped (lib/text.h). */
 	sc_buf_putc(b, '\'');
-	for (const char *p = v; *p; p++) {
-		if (*p == '\'')
-			sc_buf_putc(b, '\'');
-		if (*p == '\n')
-			sc_buf_puts(b, "\\n");
-		else
-			sc_buf_putc(b, *p);
+	const char *run = v;
+	for (const char *p = v;; p++) {
+		if (*p && *p != '\'' && *p != '\n')
+			continue;
+		sc_text_append_safe(b, run, (size_t)(p - run), false);
+		if (!*p)
+			break;
+		sc_buf_puts(b, *p == '\'' ? "''" : "\\n");
+		run = p + 1;
 	}
 	sc_buf_putc(b, '\'');
+}
+
+static void put_name(sc_buf *b, const char *s)
+{
+	sc_text_append_safe(b, s, strlen(s), false);
 }
 
 static void put_tuple(sc_buf *b, const sc_change *c, const char *const *vals, const char *kind,
@@ -390,7 +401,9 @@ static void put_tuple(sc_buf *b, const sc_change *c, const char *const *vals, co
 		if (keys_only && !c->is_key[i])
 			continue;
 		/* A key-only old tuple carries NULL in its other columns. */
-		sc_buf_printf(b, "%s%s=", first ? "" : " ", c->names[i]);
+		sc_buf_puts(b, first ? "" : " ");
+		put_name(b, c->names[i]);
+		sc_buf_putc(b, '=');
 		put_value(b, kind[i], vals[i]);
 		first = false;
 	}
@@ -398,32 +411,10 @@ static void put_tuple(sc_buf *b, const sc_change *c, const char *const *vals, co
 
 /* JSON output is written directly: at hundreds of thousands of changes a
  * second, building a cJSON tree per row costs more than decoding it. The
- * string escaping follows RFC 8259 (quote, backslash, control characters). */
+ * strings as RFC 8259 wants them, in valid UTF-8 (lib/json.h). */
 static void json_str(sc_buf *b, const char *v)
 {
-	sc_buf_putc(b, '"');
-	const char *run = v;
-	for (const char *p = v; *p; p++) {
-		unsigned char ch = (unsigned char)*p;
-		if (ch >= 0x20 && ch != '"' && ch != '\\')
-			continue;
-		sc_buf_append(b, run, (size_t)(p - run));
-		if (ch == '"' || ch == '\\') {
-			sc_buf_putc(b, '\\');
-			sc_buf_putc(b, (char)ch);
-		} else if (ch == '\n') {
-			sc_buf_puts(b, "\\n");
-		} else if (ch == '\t') {
-			sc_buf_puts(b, "\\t");
-		} else if (ch == '\r') {
-			sc_buf_puts(b, "\\r");
-		} else {
-			sc_buf_printf(b, "\\u%04x", ch);
-		}
-		run = p + 1;
-	}
-	sc_buf_puts(b, run);
-	sc_buf_putc(b, '"');
+	sc_json_append_string(b, v);
 }
 
 static void json_tuple(sc_buf *b, const sc_change *c, const char *const *vals, const char *kind,
@@ -511,7 +502,11 @@ void sc_watch_change_text(sc_buf *b, const sc_change *c)
 	bool have_key = c->has_new || c->has_old;
 	char when[48];
 	format_time(c->commit_time_us, when, sizeof when, false);
-	sc_buf_printf(b, "%s  %s.%s  %s", when, c->schema, c->table, c->op);
+	sc_buf_printf(b, "%s  ", when);
+	put_name(b, c->schema);
+	sc_buf_putc(b, '.');
+	put_name(b, c->table);
+	sc_buf_printf(b, "  %s", c->op);
 	for (char *p = b->data + b->len - strlen(c->op); *p; p++)
 		*p = (char)(*p - 'a' + 'A');
 	if (have_key) {

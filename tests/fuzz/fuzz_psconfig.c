@@ -13,9 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <mongoc/mongoc.h>
-
 #include "../../lib/config.h"
+#include "../../lib/mongo.h"
 
 static char tmpdir[4096];
 
@@ -56,7 +55,12 @@ static void setup(void)
 	setenv("PS_SECRET", "c2VjcmV0", 1);
 	setenv("PS_CACERT", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n", 1);
 	setenv("NOT_PS", "x", 1);
-	mongoc_init();
+	/* As main does: libmongoc (for MongoDB storage URIs) without shared
+	 * memory, loaded once here rather than inside the first input. */
+	sc_mongo_prepare();
+	sc_error err;
+	if (sc_mongo_load(&err) != 0)
+		abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
