@@ -15,6 +15,11 @@
 #include "util.h"
 
 #define PG_EPOCH_US 946684800000000LL   /* 2000-01-01 in unix microseconds */
+/* The times a Postgres timestamp holds, in its microseconds since 2000: from
+ * 4714-11-24 BC (MIN_TIMESTAMP) to as late as unix microseconds can count
+ * (year 294246; Postgres goes 30 years further). */
+#define PG_TIME_MIN_US (-211813488000000000LL)
+#define PG_TIME_MAX_US (INT64_MAX - PG_EPOCH_US)
 #define PROBE_PREFIX "syncctl-probe"
 #define STATUS_EVERY_MS 1000.0
 
@@ -258,12 +263,20 @@ static void handle_message(stream *s, const unsigned char *msg, size_t len)
 	rd r = { msg, len, false };
 	char type = (char)rd_u(&r, 1);
 	switch (type) {
-	case 'B':
-		s->commit_lsn = rd_u(&r, 8);
-		s->commit_time_us = (long long)rd_u(&r, 8) + PG_EPOCH_US;
-		s->xid = (uint32_t)rd_u(&r, 4);
+	case 'B': {
+		uint64_t lsn = rd_u(&r, 8);
+		int64_t t = (int64_t)rd_u(&r, 8);
+		uint32_t xid = (uint32_t)rd_u(&r, 4);
+		/* A Begin cut short, or with a time no timestamp holds, is
+		 * dropped whole: the changes after it show an unknown
+		 * transaction (xid 0, LSN 0/0, the epoch), not the last one. */
+		bool ok = !r.bad && t >= PG_TIME_MIN_US && t <= PG_TIME_MAX_US;
+		s->commit_lsn = ok ? lsn : 0;
+		s->commit_time_us = ok ? t + PG_EPOCH_US : 0;
+		s->xid = ok ? xid : 0;
 		s->in_txn = true;
 		break;
+	}
 	case 'C': {
 		rd_u(&r, 1);
 		rd_u(&r, 8);
@@ -345,12 +358,20 @@ static void handle_message(stream *s, const unsigned char *msg, size_t len)
 
 static void format_time(long long us, char *out, size_t n, bool iso)
 {
-	time_t t = (time_t)(us / 1000000);
+	/* Whole seconds rounded down, so that a time before 1970 keeps its
+	 * fraction counting forward (23:59:59.999999, not -00:00:00.000001). */
+	long long sec = us / 1000000, frac = us % 1000000;
+	if (frac < 0) {
+		frac += 1000000;
+		sec--;
+	}
+	time_t t = (time_t)sec;
 	struct tm tm;
-	gmtime_r(&t, &tm);
 	char base[32];
-	strftime(base, sizeof base, iso ? "%Y-%m-%dT%H:%M:%S" : "%Y-%m-%d %H:%M:%S", &tm);
-	snprintf(out, n, iso ? "%s.%06lldZ" : "%s.%06lld UTC", base, us % 1000000);
+	if (gmtime_r(&t, &tm) && strftime(base, sizeof base, iso ? "%Y-%m-%dT%H:%M:%S" : "%Y-%m-%d %H:%M:%S", &tm))
+		snprintf(out, n, iso ? "%s.%06lldZ" : "%s.%06lld UTC", base, frac);
+	else
+		snprintf(out, n, "%lld us", us);
 }
 
 /* A value for the text format: bare when plain, else single-quoted. */
