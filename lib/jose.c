@@ -657,6 +657,7 @@ int sc_key_from_private_jwk(const char *json, size_t len, const char *what, sc_k
 		/* The public half as a JWK, then the private scalar d. */
 		sc_key pub;
 		why = import_jwk(j, &pub);
+		bool have_pub = !why; /* import_jwk frees what it refuses */
 		BIGNUM *d = member_bn(j, "d");
 		if (!why && !d)
 			why = "lacks d";
@@ -676,7 +677,7 @@ int sc_key_from_private_jwk(const char *json, size_t len, const char *what, sc_k
 			OSSL_PARAM_BLD_free(bld);
 		}
 		BN_clear_free(d);
-		if (!why)
+		if (have_pub)
 			sc_key_free(&pub);
 	} else if (kty && strcmp(kty, "OKP") == 0) {
 		size_t dl = 0;

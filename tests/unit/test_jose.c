@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -65,6 +66,37 @@ static void jwks_uri_skips_oct_and_non_signature_keys(void **state)
 	sc_keyset_free(&ks);
 }
 
+/* Found by tests/fuzz/fuzz_jwks.c: an EC private JWK whose public half
+ * imported but whose d is missing or not base64url leaked the public key
+ * (LeakSanitizer fails this test without the fix). */
+static void ec_private_jwk_without_a_valid_d_is_refused_whole(void **state)
+{
+	(void)state;
+	const char *pub = "{\"kty\":\"EC\",\"crv\":\"P-256\",\"kid\":\"ec\","
+			  "\"x\":\"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU\","
+			  "\"y\":\"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0\"";
+	const char *ds[] = { "}", ",\"d\":\"jpsQnnGQ\xd9\xd9mL-YBIffH1136cLSp2iJDbyTTYlmjuOFtqA\"}", ",\"d\":\"\"}", ",\"d\":7}" };
+	for (size_t i = 0; i < sizeof ds / sizeof ds[0]; i++) {
+		char jwk[512];
+		snprintf(jwk, sizeof jwk, "%s%s", pub, ds[i]);
+		sc_key k;
+		sc_error err;
+		assert_int_equal(sc_key_from_private_jwk(jwk, strlen(jwk), "POWERSYNC_PRIVATE_KEY", &k, &err), -1);
+		assert_int_equal(err.code, SC_EXIT_USAGE);
+		assert_string_equal(err.message, "POWERSYNC_PRIVATE_KEY: the JSON Web Key lacks d");
+		assert_null(k.pkey);
+	}
+	/* With its d, the same key imports. */
+	char jwk[512];
+	snprintf(jwk, sizeof jwk, "%s,\"d\":\"jpsQnnGQmL-YBIffH1136cLSp2iJDbyTTYlmjuOFtqA\"}", pub);
+	sc_key k;
+	sc_error err;
+	assert_int_equal(sc_key_from_private_jwk(jwk, strlen(jwk), "POWERSYNC_PRIVATE_KEY", &k, &err), 0);
+	assert_true(k.has_private);
+	assert_string_equal(k.kid, "ec");
+	sc_key_free(&k);
+}
+
 static void key_pins_the_algorithm_family(void **state)
 {
 	(void)state;
@@ -115,6 +147,7 @@ int main(void)
 		cmocka_unit_test(b64url_round_trips_and_is_strict),
 		cmocka_unit_test(rfc8037_thumbprint),
 		cmocka_unit_test(jwks_uri_skips_oct_and_non_signature_keys),
+		cmocka_unit_test(ec_private_jwk_without_a_valid_d_is_refused_whole),
 		cmocka_unit_test(key_pins_the_algorithm_family),
 		cmocka_unit_test(signed_token_verifies_and_tampering_fails),
 	};
