@@ -10,6 +10,7 @@
 #include "../lib/pg.h"
 #include "../lib/report.h"
 #include "../lib/rules.h"
+#include "../lib/text.h"
 #include "../lib/util.h"
 #include "cli.h"
 
@@ -74,30 +75,49 @@ static void print_text(sc_ctx *ctx, FILE *out, void *data)
 	fputs(table_text, out);
 	free(table_text);
 	sc_table_free(&t);
+	/* Names and ids come from the databases: shown escaped (lib/text.h). */
 	for (size_t i = 0; i < r->ntables; i++) {
 		const sc_cmp_table *x = &r->tables[i];
-		for (size_t k = 0; k < x->n_only_local; k++)
-			fprintf(out, "%s: only local: %s\n", x->name, x->only_local[k]);
-		for (size_t k = 0; k < x->n_only_server; k++)
-			fprintf(out, "%s: only on the server: %s\n", x->name, x->only_server[k]);
+		char *name = sc_text_safe(x->name);
+		for (size_t k = 0; k < x->n_only_local; k++) {
+			char *id = sc_text_safe(x->only_local[k]);
+			fprintf(out, "%s: only local: %s\n", name, id);
+			free(id);
+		}
+		for (size_t k = 0; k < x->n_only_server; k++) {
+			char *id = sc_text_safe(x->only_server[k]);
+			fprintf(out, "%s: only on the server: %s\n", name, id);
+			free(id);
+		}
 		if (x->ids_truncated)
-			fprintf(out, "%s: more ids differ than --limit shows\n", x->name);
+			fprintf(out, "%s: more ids differ than --limit shows\n", name);
 		if (x->local_sum && x->server_sum && !ctx->quiet)
-			fprintf(out, "%s: content %s\n", x->name, strcmp(x->local_sum, x->server_sum) ? "differs" : "same");
+			fprintf(out, "%s: content %s\n", name, strcmp(x->local_sum, x->server_sum) ? "differs" : "same");
+		free(name);
 	}
 	if (r->powersync && !ctx->quiet) {
 		const cJSON *e, *op;
 		cJSON_ArrayForEach(e, r->pending_by_op) {
-			fprintf(out, "pending uploads, %s:", e->string);
-			cJSON_ArrayForEach(op, e)
-				fprintf(out, " %s %d", op->string, op->valueint);
+			char *type = sc_text_safe(e->string);
+			fprintf(out, "pending uploads, %s:", type);
+			free(type);
+			cJSON_ArrayForEach(op, e) {
+				char *o = sc_text_safe(op->string);
+				fprintf(out, " %s %d", o, op->valueint);
+				free(o);
+			}
 			fputc('\n', out);
 		}
-		cJSON_ArrayForEach(e, r->untyped)
-			fprintf(out, "untyped rows (no table in the client schema), %s: %d\n", e->string, e->valueint);
-		cJSON_ArrayForEach(e, r->local_only)
-			fprintf(out, "local-only table %s: %d rows\n", cJSON_GetStringValue(cJSON_GetObjectItem(e, "name")),
-			       cJSON_GetObjectItem(e, "count")->valueint);
+		cJSON_ArrayForEach(e, r->untyped) {
+			char *type = sc_text_safe(e->string);
+			fprintf(out, "untyped rows (no table in the client schema), %s: %d\n", type, e->valueint);
+			free(type);
+		}
+		cJSON_ArrayForEach(e, r->local_only) {
+			char *name = sc_text_safe(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "name")));
+			fprintf(out, "local-only table %s: %d rows\n", name, cJSON_GetObjectItemCaseSensitive(e, "count")->valueint);
+			free(name);
+		}
 		fprintf(out, "last sync: %s\n", r->last_sync ? r->last_sync : "never (no ps_sync_state entry)");
 	}
 	size_t differ = 0;

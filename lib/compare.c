@@ -646,6 +646,150 @@ fail:
 	return -1;
 }
 
+/* Each client table counted: PowerSync's ps_data__ tables under their
+ * logical names (local-only tables listed apart), a plain file's tables as
+ * they are. */
+static int client_counts(sqlite3 *db, const char *path, char **tables, size_t ntables, const sc_cmp_opts *o,
+			 sc_cmp_result *r, sc_error *err)
+{
+	for (size_t i = 0; i < ntables; i++) {
+		const char *name = tables[i];
+		const char *logical = NULL;
+		if (r->powersync) {
+			if (!strncmp(name, "ps_data__", 9))
+				logical = name + 9;
+			else if (!strncmp(name, "ps_data_local__", 15)) {
+				char *qi = sqlite_ident(name);
+				char *sql = sc_xasprintf("SELECT count(*) FROM %s", qi);
+				long long n = 0;
+				sqlite_count(db, sql, &n);
+				cJSON *e = cJSON_CreateObject();
+				cJSON_AddStringToObject(e, "name", name + 15);
+				cJSON_AddNumberToObject(e, "count", (double)n);
+				cJSON_AddItemToArray(r->local_only, e);
+				free(sql);
+				free(qi);
+				continue;
+			} else
+				continue;
+		} else if (!strncmp(name, "sqlite_", 7)) {
+			continue;
+		} else {
+			logical = name;
+		}
+		if (!wanted(o, logical))
+			continue;
+		sc_cmp_table *t = add_table(r, logical);
+		char *qi = sqlite_ident(name);
+		char *sql = sc_xasprintf("SELECT count(*) FROM %s", qi);
+		if (sqlite_count(db, sql, &t->local) != 0) {
+			sc_error_set(err, SC_EXIT_USAGE, "cannot count %s in %s: %s", name, path, sqlite3_errmsg(db));
+			free(sql);
+			free(qi);
+			return -1;
+		}
+		free(sql);
+		free(qi);
+	}
+	return 0;
+}
+
+/* A PowerSync client's pending uploads (by table and operation), untyped
+ * rows and last sync. */
+static void client_uploads(sqlite3 *db, sc_cmp_result *r)
+{
+	sqlite3_stmt *s;
+	/* Each upload's JSON read here (lib/json.h), not by SQLite's
+	 * json_extract, which cuts a string at an escaped NUL: a type
+	 * "lists\u0000x" is its own type, never the table lists. */
+	if (sqlite3_prepare_v2(db, "SELECT data, count(*) FROM ps_crud GROUP BY data", -1, &s, NULL) == SQLITE_OK) {
+		while (sqlite3_step(s) == SQLITE_ROW) {
+			const char *data = (const char *)sqlite3_column_text(s, 0);
+			cJSON *j = data ? sc_json_parse(data, (size_t)sqlite3_column_bytes(s, 0), NULL, 0) : NULL;
+			const cJSON *jt = cJSON_GetObjectItemCaseSensitive(j, "type");
+			const cJSON *jo = cJSON_GetObjectItemCaseSensitive(j, "op");
+			const char *type = cJSON_IsString(jt) ? jt->valuestring : NULL;
+			const char *op = cJSON_IsString(jo) ? jo->valuestring : NULL;
+			long long n = sqlite3_column_int64(s, 1);
+			if (!type)
+				type = "?";
+			cJSON *per = cJSON_GetObjectItemCaseSensitive(r->pending_by_op, type);
+			if (!per)
+				per = cJSON_AddObjectToObject(r->pending_by_op, type);
+			cJSON *count = cJSON_GetObjectItemCaseSensitive(per, op ? op : "?");
+			if (count)
+				cJSON_SetNumberValue(count, count->valuedouble + (double)n);
+			else
+				cJSON_AddNumberToObject(per, op ? op : "?", (double)n);
+			r->pending_total += n;
+			sc_cmp_table *t = find_table(r, type);
+			if (t)
+				t->pending += n;
+			cJSON_Delete(j);
+		}
+		sqlite3_finalize(s);
+	}
+	if (sqlite3_prepare_v2(db, "SELECT type, count(*) FROM ps_untyped GROUP BY type", -1, &s, NULL) == SQLITE_OK) {
+		while (sqlite3_step(s) == SQLITE_ROW)
+			cJSON_AddNumberToObject(r->untyped, (const char *)sqlite3_column_text(s, 0),
+						(double)sqlite3_column_int64(s, 1));
+		sqlite3_finalize(s);
+	}
+	if (sqlite3_prepare_v2(db, "SELECT datetime(max(last_synced_at), 'unixepoch') || 'Z' FROM ps_sync_state", -1, &s, NULL) == SQLITE_OK) {
+		if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
+			r->last_sync = sc_xstrdup((const char *)sqlite3_column_text(s, 0));
+		sqlite3_finalize(s);
+	}
+}
+
+/* --ids: the ids only on one side, for each table on both sides with rows
+ * (equal counts can still hide different ids), merged in byte order. */
+static int client_ids(sqlite3 *db, sc_pg *server, const sc_cmp_opts *o, sc_cmp_result *r, const scopes *sc, sc_error *err)
+{
+	for (size_t i = 0; i < r->ntables; i++) {
+		sc_cmp_table *t = &r->tables[i];
+		/* Equal counts can still hide different ids: every table
+		 * present on both sides with rows is merged. */
+		if (t->local < 0 || t->server < 0 || !t->server_table || t->note || (t->local == 0 && t->server == 0))
+			continue;
+		char *tbl = sc_xasprintf(r->powersync ? "ps_data__%s" : "%s", t->name);
+		char *qi = sqlite_ident(tbl);
+		char *sql = sc_xasprintf("SELECT id FROM %s ORDER BY id", qi);
+		idstream a, b;
+		memset(&a, 0, sizeof a);
+		if (sqlite3_prepare_v2(db, sql, -1, &a.st, NULL) != SQLITE_OK) {
+			free(sql);
+			free(qi);
+			free(tbl);
+			continue;
+		}
+		const scope *s = NULL;
+		for (size_t k = 0; k < sc->n; k++)
+			if (!strcmp(sc->v[k].table, t->name))
+				s = &sc->v[k];
+		char *ssql = s && !s->reason && s->nparts
+				     ? sc_xasprintf("SELECT id FROM (SELECT DISTINCT id FROM (%s) s) d ORDER BY id COLLATE \"C\"", s->sql.data)
+				     : sc_xasprintf("SELECT id::text AS id FROM %s ORDER BY id::text COLLATE \"C\"", t->server_table);
+		int mrc = pg_stream(&b, server, ssql, s && !s->reason ? (int)s->nparams : 0,
+				    s && !s->reason ? (const char *const *)s->params : NULL, err);
+		if (mrc == 0)
+			mrc = merge_ids(&a, &b, t, o->limit, err);
+		sqlite3_finalize(a.st);
+		if (mrc != 0) {
+			free(ssql);
+			free(sql);
+			free(qi);
+			free(tbl);
+			return -1;
+		}
+		free(ssql);
+		free(sql);
+		free(qi);
+		free(tbl);
+	}
+	return 0;
+}
+
 int sc_compare_sqlite(const char *path, sc_pg *server, const sc_cmp_opts *o, sc_cmp_result *r, sc_error *err)
 {
 	memset(r, 0, sizeof *r);
@@ -692,89 +836,10 @@ int sc_compare_sqlite(const char *path, sc_pg *server, const sc_cmp_opts *o, sc_
 	r->pending_by_op = cJSON_CreateObject();
 	r->untyped = cJSON_CreateObject();
 	r->local_only = cJSON_CreateArray();
-	for (size_t i = 0; i < ntables; i++) {
-		const char *name = tables[i];
-		const char *logical = NULL;
-		if (r->powersync) {
-			if (!strncmp(name, "ps_data__", 9))
-				logical = name + 9;
-			else if (!strncmp(name, "ps_data_local__", 15)) {
-				char *qi = sqlite_ident(name);
-				char *sql = sc_xasprintf("SELECT count(*) FROM %s", qi);
-				long long n = 0;
-				sqlite_count(db, sql, &n);
-				cJSON *e = cJSON_CreateObject();
-				cJSON_AddStringToObject(e, "name", name + 15);
-				cJSON_AddNumberToObject(e, "count", (double)n);
-				cJSON_AddItemToArray(r->local_only, e);
-				free(sql);
-				free(qi);
-				continue;
-			} else
-				continue;
-		} else if (!strncmp(name, "sqlite_", 7)) {
-			continue;
-		} else {
-			logical = name;
-		}
-		if (!wanted(o, logical))
-			continue;
-		sc_cmp_table *t = add_table(r, logical);
-		char *qi = sqlite_ident(name);
-		char *sql = sc_xasprintf("SELECT count(*) FROM %s", qi);
-		if (sqlite_count(db, sql, &t->local) != 0) {
-			sc_error_set(err, SC_EXIT_USAGE, "cannot count %s in %s: %s", name, path, sqlite3_errmsg(db));
-			free(sql);
-			free(qi);
-			goto out;
-		}
-		free(sql);
-		free(qi);
-	}
-	if (r->powersync) {
-		sqlite3_stmt *s;
-		/* Each upload's JSON read here (lib/json.h), not by SQLite's
-		 * json_extract, which cuts a string at an escaped NUL: a type
-		 * "lists\u0000x" is its own type, never the table lists. */
-		if (sqlite3_prepare_v2(db, "SELECT data, count(*) FROM ps_crud GROUP BY data", -1, &s, NULL) == SQLITE_OK) {
-			while (sqlite3_step(s) == SQLITE_ROW) {
-				const char *data = (const char *)sqlite3_column_text(s, 0);
-				cJSON *j = data ? sc_json_parse(data, (size_t)sqlite3_column_bytes(s, 0), NULL, 0) : NULL;
-				const cJSON *jt = cJSON_GetObjectItemCaseSensitive(j, "type");
-				const cJSON *jo = cJSON_GetObjectItemCaseSensitive(j, "op");
-				const char *type = cJSON_IsString(jt) ? jt->valuestring : NULL;
-				const char *op = cJSON_IsString(jo) ? jo->valuestring : NULL;
-				long long n = sqlite3_column_int64(s, 1);
-				if (!type)
-					type = "?";
-				cJSON *per = cJSON_GetObjectItemCaseSensitive(r->pending_by_op, type);
-				if (!per)
-					per = cJSON_AddObjectToObject(r->pending_by_op, type);
-				cJSON *count = cJSON_GetObjectItemCaseSensitive(per, op ? op : "?");
-				if (count)
-					cJSON_SetNumberValue(count, count->valuedouble + (double)n);
-				else
-					cJSON_AddNumberToObject(per, op ? op : "?", (double)n);
-				r->pending_total += n;
-				sc_cmp_table *t = find_table(r, type);
-				if (t)
-					t->pending += n;
-				cJSON_Delete(j);
-			}
-			sqlite3_finalize(s);
-		}
-		if (sqlite3_prepare_v2(db, "SELECT type, count(*) FROM ps_untyped GROUP BY type", -1, &s, NULL) == SQLITE_OK) {
-			while (sqlite3_step(s) == SQLITE_ROW)
-				cJSON_AddNumberToObject(r->untyped, (const char *)sqlite3_column_text(s, 0),
-							(double)sqlite3_column_int64(s, 1));
-			sqlite3_finalize(s);
-		}
-		if (sqlite3_prepare_v2(db, "SELECT datetime(max(last_synced_at), 'unixepoch') || 'Z' FROM ps_sync_state", -1, &s, NULL) == SQLITE_OK) {
-			if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
-				r->last_sync = sc_xstrdup((const char *)sqlite3_column_text(s, 0));
-			sqlite3_finalize(s);
-		}
-	}
+	if (client_counts(db, path, tables, ntables, o, r, err) != 0)
+		goto out;
+	if (r->powersync)
+		client_uploads(db, r);
 	/* Tables asked for that the client lacks. */
 	for (size_t i = 0; i < o->ntables; i++)
 		add_table(r, o->tables[i]);
@@ -787,49 +852,9 @@ int sc_compare_sqlite(const char *path, sc_pg *server, const sc_cmp_opts *o, sc_
 		scopes_free(&sc);
 		goto out;
 	}
-	if (o->ids) {
-		for (size_t i = 0; i < r->ntables; i++) {
-			sc_cmp_table *t = &r->tables[i];
-			/* Equal counts can still hide different ids: every table
-			 * present on both sides with rows is merged. */
-			if (t->local < 0 || t->server < 0 || !t->server_table || t->note || (t->local == 0 && t->server == 0))
-				continue;
-			char *tbl = sc_xasprintf(r->powersync ? "ps_data__%s" : "%s", t->name);
-			char *qi = sqlite_ident(tbl);
-			char *sql = sc_xasprintf("SELECT id FROM %s ORDER BY id", qi);
-			idstream a, b;
-			memset(&a, 0, sizeof a);
-			if (sqlite3_prepare_v2(db, sql, -1, &a.st, NULL) != SQLITE_OK) {
-				free(sql);
-				free(qi);
-				free(tbl);
-				continue;
-			}
-			const scope *s = NULL;
-			for (size_t k = 0; k < sc.n; k++)
-				if (!strcmp(sc.v[k].table, t->name))
-					s = &sc.v[k];
-			char *ssql = s && !s->reason && s->nparts
-					     ? sc_xasprintf("SELECT id FROM (SELECT DISTINCT id FROM (%s) s) d ORDER BY id COLLATE \"C\"", s->sql.data)
-					     : sc_xasprintf("SELECT id::text AS id FROM %s ORDER BY id::text COLLATE \"C\"", t->server_table);
-			int mrc = pg_stream(&b, server, ssql, s && !s->reason ? (int)s->nparams : 0,
-					    s && !s->reason ? (const char *const *)s->params : NULL, err);
-			if (mrc == 0)
-				mrc = merge_ids(&a, &b, t, o->limit, err);
-			sqlite3_finalize(a.st);
-			if (mrc != 0) {
-				free(ssql);
-				free(sql);
-				free(qi);
-				free(tbl);
-				scopes_free(&sc);
-				goto out;
-			}
-			free(ssql);
-			free(sql);
-			free(qi);
-			free(tbl);
-		}
+	if (o->ids && client_ids(db, server, o, r, &sc, err) != 0) {
+		scopes_free(&sc);
+		goto out;
 	}
 	scopes_free(&sc);
 	for (size_t i = 0; i < r->ntables; i++)

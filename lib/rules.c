@@ -612,6 +612,139 @@ static void check_expr(rctx *c, qstate *q, cJSON *w)
 	q->in_match = here;
 }
 
+/* A column reference: bucket.x, token_parameters.x, the table's own columns. */
+static void check_column_ref(rctx *c, qstate *q, cJSON *n, int loc)
+{
+	/* Compiled streams resolve columns against the schema and may
+	 * join: no table context to check names against here. */
+	if (q->kind == Q_STREAM && !q->table_alias)
+		return;
+	const char *f[3] = { 0 };
+	int k = colref_fields(n, f);
+	if (k >= 3) {
+		sql_diag(c, SC_RULES_ERROR, loc, "Schema is not supported in column references");
+		return;
+	}
+	if (k == 2) {
+		if (strcmp(f[0], "bucket") == 0 && q->kind == Q_DATA) {
+			sql_diag(c, SC_RULES_ERROR, loc,
+				 "bucket.%s can only be used as column = bucket.%s or bucket.%s IN column", f[1], f[1], f[1]);
+			return;
+		}
+		if (strcmp(f[0], "token_parameters") == 0 && q->kind == Q_PARAMETER)
+			return;
+		if (strcmp(f[0], "user_parameters") == 0 && q->kind == Q_PARAMETER) {
+			q->dangerous = true;
+			return;
+		}
+		if (q->table_alias && strcmp(f[0], q->table_alias) == 0) {
+			if (strcmp(f[1], "*") == 0) {
+				sql_diag(c, SC_RULES_ERROR, loc, "* not supported here");
+				return;
+			}
+			record_column(q, f[1], loc, c);
+			return;
+		}
+		sql_diag(c, SC_RULES_ERROR, loc, "Undefined reference: %s.%s", f[0], f[1]);
+		return;
+	}
+	if (k == 1) {
+		if (strcmp(f[0], "*") == 0) {
+			sql_diag(c, SC_RULES_ERROR, loc, "* not supported here");
+			return;
+		}
+		if (!q->table_alias) {
+			sql_diag(c, SC_RULES_ERROR, loc, "Undefined reference: %s", f[0]);
+			return;
+		}
+		check_case(c, loc, f[0]);
+		record_column(q, f[0], loc, c);
+	}
+}
+
+/* x IN y: only "x IN column" (rewritten to a one-element list by
+ * rewrite_in_columns); a literal list is not supported. */
+static void check_in(rctx *c, qstate *q, cJSON *l, cJSON *r, bool lb, const char *lp, int loc, bool here)
+{
+	cJSON *lst = cJSON_GetObjectItemCaseSensitive(r, "List");
+	if (lst)
+		r = cJSON_GetObjectItemCaseSensitive(lst, "items");
+	bool rewritten = false;
+	if (cJSON_IsArray(r) && cJSON_GetArraySize(r) == 1) {
+		const char *et;
+		int eloc = loc_of(node_of(cJSON_GetArrayItem(r, 0), &et));
+		for (size_t i = 0; i < c->ninserted; i++)
+			rewritten = rewritten || c->inserted[i] + 1 == eloc;
+	}
+	if (!rewritten) {
+		const char *et;
+		int eloc = cJSON_IsArray(r) ? loc_of(node_of(cJSON_GetArrayItem(r, 0), &et)) : loc;
+		sql_diag(c, SC_RULES_ERROR, eloc > 0 ? eloc - 1 : loc, "list not supported here");
+		return;
+	}
+	if (lb && q->kind == Q_DATA) {
+		if (!here) {
+			sql_diag(c, SC_RULES_ERROR, loc, "Parameter match clauses cannot be used here");
+			return;
+		}
+		use_bucket_param(c, q, lp, loc);
+		if (cJSON_IsArray(r))
+			check_list(c, q, r);
+		else
+			check_expr(c, q, r);
+		return;
+	}
+	check_expr(c, q, l);
+	if (cJSON_IsArray(r))
+		check_list(c, q, r);
+	else
+		check_expr(c, q, r);
+}
+
+/* An operator expression: a parameter match (column = bucket.x), IN, the
+ * operators the service supports. */
+static void check_a_expr(rctx *c, qstate *q, cJSON *n, int loc, bool here)
+{
+	const char *kind = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(n, "kind"));
+	const char *op = op_name(n);
+	cJSON *l = cJSON_GetObjectItemCaseSensitive(n, "lexpr"), *r = cJSON_GetObjectItemCaseSensitive(n, "rexpr");
+	const char *lp, *rp;
+	bool lb = is_bucket_ref(l, &lp), rb = is_bucket_ref(r, &rp);
+	if (kind && strcmp(kind, "AEXPR_OP") == 0 && op && strcmp(op, "=") == 0 && (lb || rb) && q->kind == Q_DATA) {
+		if (lb && rb) {
+			sql_diag(c, SC_RULES_ERROR, loc, "Cannot have bucket parameters on both sides of = operator");
+			return;
+		}
+		if (!here) {
+			sql_diag(c, SC_RULES_ERROR, loc, "Parameter match clauses cannot be used here");
+			return;
+		}
+		use_bucket_param(c, q, lb ? lp : rp, loc);
+		check_expr(c, q, lb ? r : l);
+		return;
+	}
+	if (kind && strcmp(kind, "AEXPR_IN") == 0) {
+		check_in(c, q, l, r, lb, lp, loc, here);
+		return;
+	}
+	if (kind && strcmp(kind, "AEXPR_OP") == 0) {
+		if (op && !in_list(basic_operators, op)) {
+			sql_diag(c, SC_RULES_ERROR, loc, "Operator not supported: %s", op);
+			return;
+		}
+		check_expr(c, q, l);
+		check_expr(c, q, r);
+		return;
+	}
+	if (kind && (strcmp(kind, "AEXPR_LIKE") == 0 || strcmp(kind, "AEXPR_ILIKE") == 0 ||
+		     strcmp(kind, "AEXPR_BETWEEN") == 0 || strcmp(kind, "AEXPR_SIMILAR") == 0)) {
+		sql_diag(c, SC_RULES_ERROR, loc, "Operator not supported: %s", op ? op : kind);
+		return;
+	}
+	check_expr(c, q, l);
+	check_expr(c, q, r);
+}
+
 static void check_expr_inner(rctx *c, qstate *q, cJSON *w, bool here)
 {
 	const char *t;
@@ -620,51 +753,7 @@ static void check_expr_inner(rctx *c, qstate *q, cJSON *w, bool here)
 		return;
 	int loc = loc_of(n);
 	if (strcmp(t, "ColumnRef") == 0) {
-		/* Compiled streams resolve columns against the schema and may
-		 * join: no table context to check names against here. */
-		if (q->kind == Q_STREAM && !q->table_alias)
-			return;
-		const char *f[3] = { 0 };
-		int k = colref_fields(n, f);
-		if (k >= 3) {
-			sql_diag(c, SC_RULES_ERROR, loc, "Schema is not supported in column references");
-			return;
-		}
-		if (k == 2) {
-			if (strcmp(f[0], "bucket") == 0 && q->kind == Q_DATA) {
-				sql_diag(c, SC_RULES_ERROR, loc,
-					 "bucket.%s can only be used as column = bucket.%s or bucket.%s IN column", f[1], f[1], f[1]);
-				return;
-			}
-			if (strcmp(f[0], "token_parameters") == 0 && q->kind == Q_PARAMETER)
-				return;
-			if (strcmp(f[0], "user_parameters") == 0 && q->kind == Q_PARAMETER) {
-				q->dangerous = true;
-				return;
-			}
-			if (q->table_alias && strcmp(f[0], q->table_alias) == 0) {
-				if (strcmp(f[1], "*") == 0) {
-					sql_diag(c, SC_RULES_ERROR, loc, "* not supported here");
-					return;
-				}
-				record_column(q, f[1], loc, c);
-				return;
-			}
-			sql_diag(c, SC_RULES_ERROR, loc, "Undefined reference: %s.%s", f[0], f[1]);
-			return;
-		}
-		if (k == 1) {
-			if (strcmp(f[0], "*") == 0) {
-				sql_diag(c, SC_RULES_ERROR, loc, "* not supported here");
-				return;
-			}
-			if (!q->table_alias) {
-				sql_diag(c, SC_RULES_ERROR, loc, "Undefined reference: %s", f[0]);
-				return;
-			}
-			check_case(c, loc, f[0]);
-			record_column(q, f[0], loc, c);
-		}
+		check_column_ref(c, q, n, loc);
 		return;
 	}
 	if (strcmp(t, "A_Const") == 0 || strcmp(t, "ParamRef") == 0)
@@ -693,78 +782,7 @@ static void check_expr_inner(rctx *c, qstate *q, cJSON *w, bool here)
 		return;
 	}
 	if (strcmp(t, "A_Expr") == 0) {
-		const char *kind = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(n, "kind"));
-		const char *op = op_name(n);
-		cJSON *l = cJSON_GetObjectItemCaseSensitive(n, "lexpr"), *r = cJSON_GetObjectItemCaseSensitive(n, "rexpr");
-		const char *lp, *rp;
-		bool lb = is_bucket_ref(l, &lp), rb = is_bucket_ref(r, &rp);
-		if (kind && strcmp(kind, "AEXPR_OP") == 0 && op && strcmp(op, "=") == 0 && (lb || rb) && q->kind == Q_DATA) {
-			if (lb && rb) {
-				sql_diag(c, SC_RULES_ERROR, loc, "Cannot have bucket parameters on both sides of = operator");
-				return;
-			}
-			if (!here) {
-				sql_diag(c, SC_RULES_ERROR, loc, "Parameter match clauses cannot be used here");
-				return;
-			}
-			use_bucket_param(c, q, lb ? lp : rp, loc);
-			check_expr(c, q, lb ? r : l);
-			return;
-		}
-		if (kind && strcmp(kind, "AEXPR_IN") == 0) {
-			/* Only "x IN column" (rewritten to a one-element list by
-			 * rewrite_in_columns); a literal list is not supported. */
-			cJSON *lst = cJSON_GetObjectItemCaseSensitive(r, "List");
-			if (lst)
-				r = cJSON_GetObjectItemCaseSensitive(lst, "items");
-			bool rewritten = false;
-			if (cJSON_IsArray(r) && cJSON_GetArraySize(r) == 1) {
-				const char *et;
-				int eloc = loc_of(node_of(cJSON_GetArrayItem(r, 0), &et));
-				for (size_t i = 0; i < c->ninserted; i++)
-					rewritten = rewritten || c->inserted[i] + 1 == eloc;
-			}
-			if (!rewritten) {
-				const char *et;
-				int eloc = cJSON_IsArray(r) ? loc_of(node_of(cJSON_GetArrayItem(r, 0), &et)) : loc;
-				sql_diag(c, SC_RULES_ERROR, eloc > 0 ? eloc - 1 : loc, "list not supported here");
-				return;
-			}
-			if (lb && q->kind == Q_DATA) {
-				if (!here) {
-					sql_diag(c, SC_RULES_ERROR, loc, "Parameter match clauses cannot be used here");
-					return;
-				}
-				use_bucket_param(c, q, lp, loc);
-				if (cJSON_IsArray(r))
-					check_list(c, q, r);
-				else
-					check_expr(c, q, r);
-				return;
-			}
-			check_expr(c, q, l);
-			if (cJSON_IsArray(r))
-				check_list(c, q, r);
-			else
-				check_expr(c, q, r);
-			return;
-		}
-		if (kind && strcmp(kind, "AEXPR_OP") == 0) {
-			if (op && !in_list(basic_operators, op)) {
-				sql_diag(c, SC_RULES_ERROR, loc, "Operator not supported: %s", op);
-				return;
-			}
-			check_expr(c, q, l);
-			check_expr(c, q, r);
-			return;
-		}
-		if (kind && (strcmp(kind, "AEXPR_LIKE") == 0 || strcmp(kind, "AEXPR_ILIKE") == 0 ||
-			     strcmp(kind, "AEXPR_BETWEEN") == 0 || strcmp(kind, "AEXPR_SIMILAR") == 0)) {
-			sql_diag(c, SC_RULES_ERROR, loc, "Operator not supported: %s", op ? op : kind);
-			return;
-		}
-		check_expr(c, q, l);
-		check_expr(c, q, r);
+		check_a_expr(c, q, n, loc, here);
 		return;
 	}
 	if (strcmp(t, "SubLink") == 0) {
