@@ -15,6 +15,8 @@ int sc_wal_budget_pct(const char *wal_status, const double *safe_wal_size,
 		return -1;
 	/* Math.max(0, Math.round(safe / max * 100)); Math.round is floor(x + 0.5). */
 	double pct = floor(*safe_wal_size / *max_slot_wal_keep_size * 100.0 + 0.5);
+	if (isnan(pct))
+		return -1; /* infinite over infinite (1e400 in JSON): no share */
 	if (pct < 0)
 		pct = 0;
 	return pct > 1e9 ? 1000000000 : (int)pct;

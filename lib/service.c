@@ -302,6 +302,20 @@ static bool is_table_error(const cJSON *rules, const char *msg)
 	return false;
 }
 
+/* A size from the service as a whole number of bytes: one past what 64
+ * bits hold is shown as the largest (converting it as it is would be
+ * undefined), and still judged as the size it is. */
+static int64_t size_bytes(double v)
+{
+	if (v != v)
+		return 0; /* NaN: JSON has none, but nothing is converted unchecked */
+	if (v >= 9223372036854775808.0)
+		return INT64_MAX;
+	if (v <= -9223372036854775808.0)
+		return INT64_MIN;
+	return (int64_t)v;
+}
+
 static double num_or(const cJSON *o, const char *key, bool *have)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
@@ -379,7 +393,7 @@ static void rules_status(const cJSON *rules, bool active, bool replacing, sc_rep
 		double max = num_or(rc, "max_slot_wal_keep_size", &have_max);
 		const char *wal = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rc, "wal_status"));
 		bool done = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rc, "initial_replication_done"));
-		char *l = sc_format_size(have_lag ? (int64_t)lag_b : 0);
+		char *l = sc_format_size(have_lag ? size_bytes(lag_b) : 0);
 		if (wal && strcmp(wal, "lost") == 0) {
 			c = sc_report_add(r, id, SC_CHECK_FAIL, "slot %s was invalidated (wal_status=lost): it cannot replicate any more",
 					  slot ? slot : "?");
@@ -413,7 +427,7 @@ static void rules_status(const cJSON *rules, bool active, bool replacing, sc_rep
 		if (pct >= 0) {
 			id = make_id(active ? "service.wal_budget" : "service.deploying.wal_budget", slot, NULL);
 			sc_report_mark(r);
-			char *ms = sc_format_size((int64_t)max);
+			char *ms = sc_format_size(size_bytes(max));
 			if (pct <= SC_WAL_BUDGET_LOW_PCT) {
 				char *m = sc_wal_budget_message(pct);
 				c = sc_report_add(r, id, SC_CHECK_WARN, "%s", m);

@@ -4,6 +4,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,20 @@ static void budget_does_not_apply_without_a_limit_or_to_a_lost_slot(void **state
 	assert_int_equal(sc_wal_budget_pct(NULL, &safe, &max), 1);
 }
 
+/* Found with tests/fuzz/fuzz_service.c: the service's JSON can say 1e400,
+ * which reads as infinity; infinity over infinity has no share (it was
+ * converted to int as NaN, undefined). */
+static void budget_of_infinite_sizes(void **state)
+{
+	(void)state;
+	double max = 1024, inf = HUGE_VAL;
+	assert_int_equal(sc_wal_budget_pct("reserved", &inf, &inf), -1);
+	assert_int_equal(sc_wal_budget_pct("reserved", &inf, &max), 1000000000);
+	double neg = -HUGE_VAL;
+	assert_int_equal(sc_wal_budget_pct("reserved", &neg, &max), 0);
+	assert_int_equal(sc_wal_budget_pct("reserved", &max, &inf), 0);
+}
+
 static void budget_message_is_the_services(void **state)
 {
 	(void)state;
@@ -52,6 +67,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(budget_is_the_rounded_share_of_the_limit),
 		cmocka_unit_test(budget_does_not_apply_without_a_limit_or_to_a_lost_slot),
+		cmocka_unit_test(budget_of_infinite_sizes),
 		cmocka_unit_test(budget_message_is_the_services),
 	};
 	return cmocka_run_group_tests_name("replication", tests, NULL, NULL);
