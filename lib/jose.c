@@ -1625,6 +1625,24 @@ static bool js_array_index(const char *s, unsigned long long *v)
 	return x <= 4294967294ULL;
 }
 
+/* An object member in JavaScript's key order. */
+struct js_key {
+	const cJSON *e;
+	size_t pos;                 /* where its name first stands */
+	unsigned long long index;
+	bool is_index;
+};
+
+static int js_key_order(const void *pa, const void *pb)
+{
+	const struct js_key *a = pa, *b = pb;
+	if (a->is_index != b->is_index)
+		return a->is_index ? -1 : 1;
+	if (a->is_index && a->index != b->index)
+		return a->index < b->index ? -1 : 1;
+	return a->pos < b->pos ? -1 : a->pos > b->pos;
+}
+
 /* The service's JSONBig.stringify (packages/jsonbig/src/json.ts) of a
  * JSON.parse result: numbers as JavaScript writes them, with ".0" when
  * that is an integer; members in JavaScript's key order, a name given
@@ -1661,39 +1679,31 @@ static void jsonbig(sc_buf *b, const cJSON *v)
 		size_t n = 0;
 		for (const cJSON *e = v->child; e; e = e->next)
 			n++;
-		const cJSON **keys = sc_xcalloc(n ? n : 1, sizeof *keys);
+		struct js_key *keys = sc_xcalloc(n ? n : 1, sizeof *keys);
 		size_t nk = 0;
 		/* Each name once, where it first stands. */
 		for (const cJSON *e = v->child; e; e = e->next) {
 			bool seen = false;
 			for (size_t i = 0; i < nk && !seen; i++)
-				seen = strcmp(keys[i]->string, e->string) == 0;
-			if (!seen)
-				keys[nk++] = e;
-		}
-		/* Array indices first, ascending (insertion sort keeps the rest
-		 * in order). */
-		for (size_t i = 1; i < nk; i++) {
-			unsigned long long vi, vj;
-			if (!js_array_index(keys[i]->string, &vi))
-				continue;
-			size_t j = i;
-			while (j > 0 && (!js_array_index(keys[j - 1]->string, &vj) || vj > vi)) {
-				const cJSON *t = keys[j - 1];
-				keys[j - 1] = keys[j];
-				keys[j] = t;
-				j--;
+				seen = strcmp(keys[i].e->string, e->string) == 0;
+			if (!seen) {
+				keys[nk].e = e;
+				keys[nk].pos = nk;
+				keys[nk].is_index = js_array_index(e->string, &keys[nk].index);
+				nk++;
 			}
 		}
+		/* Array indices first, ascending; the rest in order. */
+		qsort(keys, nk, sizeof *keys, js_key_order);
 		sc_buf_putc(b, '{');
 		for (size_t i = 0; i < nk; i++) {
-			const cJSON *last = keys[i];
-			for (const cJSON *e = keys[i]->next; e; e = e->next)
-				if (strcmp(e->string, keys[i]->string) == 0)
+			const cJSON *last = keys[i].e;
+			for (const cJSON *e = last->next; e; e = e->next)
+				if (strcmp(e->string, keys[i].e->string) == 0)
 					last = e;
 			if (i)
 				sc_buf_putc(b, ',');
-			js_string(b, keys[i]->string);
+			js_string(b, keys[i].e->string);
 			sc_buf_putc(b, ':');
 			jsonbig(b, last);
 		}
