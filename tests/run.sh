@@ -2,6 +2,7 @@
 # Runs every test and ends with one line: "N passed, N failed".
 #   unit tests (C, cmocka, under ASan+UBSan)
 #   command tests (bats) against ./syncctl, then against build/asan/syncctl
+#   the third-party JOSE vectors in ../shared/corpora, when present
 #   the Postgres matrix (tests/matrix): every command on each major 11 to 18
 #   and across majors, against ./syncctl; Postgres 11 against the ASan build
 set -uo pipefail
@@ -59,6 +60,27 @@ for bin in ./syncctl build/asan/syncctl; do
 	SYNCCTL=$PWD/${bin#./} bats --tap "${jobs[@]}" tests/cmd >"$log" 2>&1
 	cat "$log"
 	count_tap
+done
+
+# Third-party JOSE vectors (issue 16): ../shared/corpora/jose-vectors, data
+# kept outside the project (never copied in). Run when that folder is there,
+# against both builds; each of its "ok"/"FAIL" lines counts. Outside this
+# workplace it is skipped, and said so.
+vectors=../shared/corpora/jose-vectors/run.sh
+for bin in ./syncctl build/asan/syncctl; do
+	echo "== JOSE vectors (../shared/corpora/jose-vectors): $bin"
+	if [ ! -x "$vectors" ]; then
+		echo "# skipped: $vectors is absent (the shared corpora live beside the repository)"
+		break
+	fi
+	SYNCCTL=$PWD/${bin#./} "$vectors" 2>&1 | sed -e 's/^ok   /ok - vectors /' -e 's/^FAIL /not ok - vectors /' -e 's/^\([0-9]* passed, [0-9]* failed\)$/# vectors: \1/' >"$log"
+	rc=${PIPESTATUS[0]}
+	cat "$log"
+	count_tap
+	if [ "$rc" -ne 0 ] && ! grep -q '^not ok' "$log"; then
+		echo "not ok - vectors: the runner exited $rc without a failing case"
+		failed=$((failed + 1))
+	fi
 done
 
 # Postgres 11 to 18: the server binaries, installed once into a cache
