@@ -472,6 +472,7 @@ static char *shown(const char *s, size_t max)
 	if (n > max) {
 		while (max > 0 && ((unsigned char)t[max] & 0xC0) == 0x80)
 			max--;
+		t = sc_xrealloc(t, max + 4);
 		memcpy(t + max, "...", 4);
 	}
 	return t;

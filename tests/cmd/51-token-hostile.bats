@@ -281,3 +281,14 @@ jwks_with() {
 	expect_status 2
 	[[ "$stderr" == "syncctl token: error: --claim-json x: the value is not JSON (not valid JSON "* ]]
 }
+
+@test "a value one byte over what a message shows is cut with '...' (65-byte kid, 101-byte iss)" {
+	kid=$(printf 'a%.0s' $(seq 65))
+	verify "$(tok "{\"alg\":\"RS256\",\"kid\":\"$kid\"}" "$(claims)")" --json
+	expect_status 1
+	[[ "$(messages)" == *"(token kid: ${kid:0:64}...; known keys: k1)" ]]
+	iss=$(printf 'i%.0s' $(seq 101))
+	verify "$(tok "$H" "$(claims)")" --iss "$iss" --json
+	expect_status 1
+	[ "$(messages)" = "the token has no \"iss\" claim; --iss requires \"${iss:0:100}...\" (syncctl's own check: the sync service does not check iss)" ]
+}
