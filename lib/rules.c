@@ -241,6 +241,17 @@ static size_t operand_end(PgQuery__ScanToken **tk, size_t n, const char *sql, si
 	if (t == PG_QUERY__TOKEN__SCONST || t == PG_QUERY__TOKEN__ICONST || t == PG_QUERY__TOKEN__FCONST ||
 	    t == PG_QUERY__TOKEN__PARAM || t == PG_QUERY__TOKEN__USCONST) {
 		k = i + 1;
+	} else if (t == PG_QUERY__TOKEN__ARRAY && i + 1 < n && tk[i + 1]->token == PG_QUERY__TOKEN__ASCII_91) {
+		/* IN ARRAY[a, b] (compiler/sqlite.ts desugarInValues). */
+		int depth = 0;
+		for (k = i + 1; k < n; k++) {
+			if (tk[k]->token == PG_QUERY__TOKEN__ASCII_91)
+				depth++;
+			else if (tk[k]->token == PG_QUERY__TOKEN__ASCII_93 && --depth == 0) {
+				k++;
+				break;
+			}
+		}
 	} else if (tok_is_name(tk[i])) {
 		k = i + 1;
 		while (k + 1 < n && tk[k]->token == PG_QUERY__TOKEN__ASCII_46 && tok_is_name(tk[k + 1]))
@@ -1549,7 +1560,9 @@ static void data_query(rctx *c, yaml_node_t *node, char **params, size_t nparams
 		if (strcmp(vt, "ColumnRef") == 0) {
 			const char *f[3] = { 0 };
 			int k = colref_fields(vn, f);
-			if (k == 1 && strcmp(f[0], "*") == 0) {
+			/* t.* is * too: the output name is the reference's last
+			 * part (SqlTools.getOutputName). */
+			if (k >= 1 && k <= 3 && strcmp(f[k - 1], "*") == 0) {
 				has_id = true; /* without a schema, * is taken to include id */
 				q.ref->star = true;
 				continue;
@@ -1971,10 +1984,30 @@ static void e3_expr(rctx *c, e3ctx *e, scope3 *s, cJSON *w)
 			e3_expr(c, e, s, l);
 			cJSON *lst = cJSON_GetObjectItemCaseSensitive(r, "List");
 			cJSON *items = lst ? cJSON_GetObjectItemCaseSensitive(lst, "items") : r;
+			if (cJSON_IsArray(items) && cJSON_GetArraySize(items) > 1) {
+				/* x IN (a, b): PowerSync's grammar reads (a, b) as a
+				 * list, which the streams compiler cannot lower
+				 * (sqlite.ts: "not supported"). The list's "(". */
+				int first = node_loc(cJSON_GetArrayItem(items, 0));
+				while (first > 0 && c->sql[first - 1] != '(')
+					first--;
+				sql_diag(c, SC_RULES_ERROR, first > 0 ? first - 1 : loc, "This expression is not supported by PowerSync");
+				return;
+			}
 			if (cJSON_IsArray(items) && cJSON_GetArraySize(items) == 1) {
 				const char *it;
 				cJSON *one = node_of(cJSON_GetArrayItem(items, 0), &it);
 				const char *f[3] = { 0 };
+				/* IN ARRAY[a, b] and IN ROW(a, b) are lists of values
+				 * (sqlite.ts desugarInValues). */
+				if (strcmp(it, "A_ArrayExpr") == 0) {
+					e3_list(c, e, s, cJSON_GetObjectItemCaseSensitive(one, "elements"));
+					return;
+				}
+				if (strcmp(it, "RowExpr") == 0) {
+					e3_list(c, e, s, cJSON_GetObjectItemCaseSensitive(one, "args"));
+					return;
+				}
 				if (strcmp(it, "ColumnRef") == 0 && colref_fields(one, f) == 1) {
 					cte3 *cte = e3_cte(e, f[0]);
 					if (cte) {
