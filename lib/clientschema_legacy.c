@@ -1121,7 +1121,8 @@ static void pass(cs_compute *c, lctx *L, const cJSON *targets, cs_jsmap *outm)
 			}
 		}
 		const char *name = alias ? alias : strcmp(vt, "ColumnRef") == 0 ? colref_name(vn) : NULL;
-		if (!name)
+		/* id is the row's key, never a declared column. */
+		if (!name || (!L->have_db && strcmp(name, "id") == 0))
 			continue;
 		lval v = leval(L, val);
 		if (L->thrown) {

@@ -1487,6 +1487,7 @@ typedef struct pvalue {
 	pv_kind k;
 	xnode *expr;               /* PV_REQUEST */
 	struct lookup *lookup;     /* PV_LOOKUP */
+	size_t index;              /* PV_LOOKUP: the lookup's output */
 	struct pvalue **inner;     /* PV_INTERSECTION */
 	size_t ninner;
 } pvalue;
@@ -1503,6 +1504,8 @@ typedef struct pkey {
 typedef struct resolved {
 	pkey **keys;               /* sorted by hash */
 	size_t nkeys;
+	xnode **filters;           /* what only this row decides */
+	size_t nfilters;
 } resolved;
 
 typedef struct lookup {
@@ -1598,10 +1601,13 @@ static void partition_by(path *p, resolved *st, term *t, pkey *proto, dep *other
 		lookup *l = expanding_lookup(p, other->rs);
 		v->k = PV_LOOKUP;
 		v->lookup = l;
-		bool have = false;
+		v->index = l->noutputs;
 		for (size_t i = 0; i < l->noutputs; i++)
-			have = have || expr_equal(l->outputs[i], other->expr);
-		if (!have)
+			if (expr_equal(l->outputs[i], other->expr)) {
+				v->index = i;
+				break;
+			}
+		if (v->index == l->noutputs)
 			push(S, (void ***)&l->outputs, &l->noutputs, other->expr);
 	} else {
 		v->k = PV_REQUEST;
@@ -1620,8 +1626,10 @@ static void resolve_result_set(path *p, rset *source, resolved *out)
 		if (t->done)
 			continue;
 		if (!t->equals) {
-			if (t->one.rs && eval_target(t->one.rs) == source)
+			if (t->one.rs && eval_target(t->one.rs) == source) {
 				t->done = true; /* a filter of this row */
+				push(S, (void ***)&out->filters, &out->nfilters, t->one.expr);
+			}
 			continue;
 		}
 		pkey proto;
@@ -1803,6 +1811,8 @@ static void result_columns(sstream *S, parser *P)
 				return;
 			}
 			cs_type t = type_of(S, P->cols[i].expr, NULL, false);
+			if (strcmp(P->cols[i].alias, "id") == 0)
+				continue; /* the row's key, never a declared column */
 			if (t.from_db) {
 				char what[512];
 				snprintf(what, sizeof what, "column %s takes its type from the source column %s", P->cols[i].alias,
@@ -1839,11 +1849,118 @@ static void result_columns(sstream *S, parser *P)
 		cs_warn(c, "'%s': table %s.%s not found in the database (the service syncs nothing of it)", S->name, schema, pr->pattern);
 }
 
-/* Sorted-key partitions of a resolved term give the parameters their order. */
-static void query_parameters(sstream *S, parser *P)
+/* One resolved term of a query's filter: a StreamResolver. */
+typedef struct qterm {
+	parser *P;
+	resolved prim;             /* the bucket's partitions */
+	lookup **lookups;          /* its lookup stages, flattened */
+	size_t nlookups;
+	xnode **request_filters;
+	size_t nrequest_filters;
+} qterm;
+
+/* ---- identical instantiation (bucket_resolver.ts), to merge buckets ---- */
+
+static bool lookup_equal(const lookup *a, const lookup *b);
+
+static bool pvalue_equal(const pvalue *a, const pvalue *b)
+{
+	if (a->k != b->k)
+		return false;
+	switch (a->k) {
+	case PV_REQUEST: return expr_equal(a->expr, b->expr);
+	case PV_LOOKUP: return a->index == b->index && lookup_equal(a->lookup, b->lookup);
+	case PV_INTERSECTION:
+		if (a->ninner != b->ninner)
+			return false;
+		for (size_t i = 0; i < a->ninner; i++)
+			if (!pvalue_equal(a->inner[i], b->inner[i]))
+				return false;
+		return true;
+	}
+	return false;
+}
+
+/* A key's value: the one value, or their intersection. */
+static bool key_values_equal(const pkey *a, const pkey *b)
+{
+	if (a->nvalues != b->nvalues)
+		return false;
+	for (size_t i = 0; i < a->nvalues; i++)
+		if (!pvalue_equal(a->values[i], b->values[i]))
+			return false;
+	return true;
+}
+
+static bool exprs_unordered_equal(xnode *const *a, size_t na, xnode *const *b, size_t nb)
+{
+	if (na != nb)
+		return false;
+	bool *used = sc_xcalloc(nb + 1, sizeof *used);
+	bool ok = true;
+	for (size_t i = 0; i < na && ok; i++) {
+		bool found = false;
+		for (size_t k = 0; k < nb && !found; k++)
+			if (!used[k] && expr_equal(a[i], b[k]))
+				found = used[k] = true;
+		ok = found;
+	}
+	free(used);
+	return ok;
+}
+
+static bool lookup_equal(const lookup *a, const lookup *b)
+{
+	if (a == b)
+		return true;
+	if (a->point != b->point || a->res.nkeys != b->res.nkeys || a->noutputs != b->noutputs)
+		return false;
+	if (a->point) {
+		const char *sa = a->source->schema ? a->source->schema : "", *sb = b->source->schema ? b->source->schema : "";
+		if (strcmp(sa, sb) != 0 || strcmp(a->source->pattern, b->source->pattern) != 0)
+			return false;
+	} else if (strcmp(a->source->fn, b->source->fn) != 0 || a->source->ninputs != b->source->ninputs) {
+		return false;
+	} else {
+		for (size_t i = 0; i < a->source->ninputs; i++)
+			if (!expr_equal(a->source->inputs[i], b->source->inputs[i]))
+				return false;
+	}
+	for (size_t i = 0; i < a->res.nkeys; i++)
+		if (!key_equal(a->res.keys[i], b->res.keys[i]) || !key_values_equal(a->res.keys[i], b->res.keys[i]))
+			return false;
+	for (size_t i = 0; i < a->noutputs; i++)
+		if (!expr_equal(a->outputs[i], b->outputs[i]))
+			return false;
+	return exprs_unordered_equal(a->res.filters, a->res.nfilters, b->res.filters, b->res.nfilters);
+}
+
+static bool same_instantiation(const qterm *a, const qterm *b)
+{
+	if (!exprs_unordered_equal(a->request_filters, a->nrequest_filters, b->request_filters, b->nrequest_filters))
+		return false;
+	if (a->nlookups != b->nlookups || a->prim.nkeys != b->prim.nkeys)
+		return false;
+	bool *used = sc_xcalloc(b->nlookups + 1, sizeof *used);
+	bool ok = true;
+	for (size_t i = 0; i < a->nlookups && ok; i++) {
+		bool found = false;
+		for (size_t k = 0; k < b->nlookups && !found; k++)
+			if (!used[k] && lookup_equal(a->lookups[i], b->lookups[k]))
+				found = used[k] = true;
+		ok = found;
+	}
+	free(used);
+	for (size_t i = 0; ok && i < a->prim.nkeys; i++)
+		ok = key_values_equal(a->prim.keys[i], b->prim.keys[i]);
+	return ok;
+}
+
+/* ---- a query's filter, resolved term by term ---- */
+
+static void query_terms(sstream *S, parser *P, qterm ***out, size_t *nout)
 {
 	cs_compute *c = S->c;
-	infer I = { S, c->src != NULL };
 	/* The filter: ON clauses and WHERE, ANDed, in normal form. */
 	xnode *all = NULL;
 	for (size_t i = 0; i < P->nwhere; i++)
@@ -1881,8 +1998,9 @@ static void query_parameters(sstream *S, parser *P)
 			}
 			push(S, (void ***)&p.pending, &p.npending, t);
 		}
-		resolved prim;
-		resolve_result_set(&p, P->primary, &prim);
+		qterm *qt = arena(S, sizeof *qt);
+		qt->P = P;
+		resolve_result_set(&p, P->primary, &qt->prim);
 		/* processExistsOperators: lookups that only decide whether to sync. */
 		for (size_t i = 0; i < p.npending; i++) {
 			term *t = p.pending[i];
@@ -1897,33 +2015,45 @@ static void query_parameters(sstream *S, parser *P)
 				expanding_lookup(&p, t->one.rs);
 			}
 		}
-		/* The bucket's source is this query's table. */
-		cs_type *types = source_parameter_types(&I, P->primary, &prim);
-		if (!types && prim.nkeys) {
-			cs_fail(c, SC_EXIT_USAGE,
-				"'%s': the table %s is not in the database: the service's generator cannot type this stream's parameters",
-				S->name, P->primary->pattern);
-			return;
-		}
-		for (size_t k = 0; k < prim.nkeys && !c->failed; k++) {
-			pkey *key = prim.keys[k];
-			if (key->nvalues == 1) {
-				infer_value(&I, &types[k], key->values[0]);
-			} else {
-				pvalue iv = { PV_INTERSECTION, NULL, NULL, key->values, key->nvalues };
-				infer_value(&I, &types[k], &iv);
-			}
-		}
-		free(types);
+		qt->lookups = p.lookups;
+		qt->nlookups = p.nlookups;
 		/* Request filters: what is left that reads only the request. */
-		for (size_t i = 0; i < p.npending && !c->failed; i++) {
+		for (size_t i = 0; i < p.npending; i++) {
 			term *t = p.pending[i];
-			if (t->done)
-				continue;
-			if (!t->equals && !t->one.rs)
-				visit_params(&I, t->one.expr, &type_boolean);
+			if (!t->done && !t->equals && !t->one.rs)
+				push(S, (void ***)&qt->request_filters, &qt->nrequest_filters, t->one.expr);
+		}
+		push(S, (void ***)out, nout, qt);
+	}
+}
+
+/* resolveReferencedParameters for one querier: the bucket's partition
+ * keys typed over its table, each value told its expected type; then the
+ * request filters, expected to be booleans. */
+static void term_parameters(sstream *S, const qterm *qt)
+{
+	cs_compute *c = S->c;
+	infer I = { S, c->src != NULL };
+	parser *P = qt->P;
+	cs_type *types = source_parameter_types(&I, P->primary, &qt->prim);
+	if (!types && qt->prim.nkeys) {
+		cs_fail(c, SC_EXIT_USAGE,
+			"'%s': the table %s is not in the database: the service's generator cannot type this stream's parameters",
+			S->name, P->primary->pattern);
+		return;
+	}
+	for (size_t k = 0; k < qt->prim.nkeys && !c->failed; k++) {
+		pkey *key = qt->prim.keys[k];
+		if (key->nvalues == 1) {
+			infer_value(&I, &types[k], key->values[0]);
+		} else {
+			pvalue iv = { PV_INTERSECTION, NULL, NULL, 0, key->values, key->nvalues };
+			infer_value(&I, &types[k], &iv);
 		}
 	}
+	free(types);
+	for (size_t i = 0; i < qt->nrequest_filters && !c->failed; i++)
+		visit_params(&I, qt->request_filters[i], &type_boolean);
 }
 
 static void stream_queries(cs_compute *c, const char *name, bool auto_subscribe)
@@ -1935,7 +2065,10 @@ static void stream_queries(cs_compute *c, const char *name, bool auto_subscribe)
 	S.name = name;
 	c->definition = name;
 	int synthetic = 0;
-	bool registered = false;
+	qterm **terms = NULL;
+	size_t nterms = 0;
+	parser **parsers = NULL;
+	size_t nparsers = 0;
 	for (size_t i = 0; i < r->nqueries && !c->failed; i++) {
 		const sc_rules_query *q = &r->queries[i];
 		if (q->kind != SC_RULES_Q_STREAM || !q->definition || strcmp(q->definition, name) != 0)
@@ -1946,34 +2079,67 @@ static void stream_queries(cs_compute *c, const char *name, bool auto_subscribe)
 		P->sc = scope_new(&S, NULL);
 		P->synthetic = &synthetic;
 		process_select(P, q->select, false);
-		if (!P->primary) {
-			free(P->cols);
+		push(&S, (void ***)&parsers, &nparsers, P);
+		if (!P->primary)
 			continue;
-		}
-		if (!registered) {
+		if (!cs_jsmap_get(&c->streams, name)) {
 			/* Object.groupBy(resolvers by stream name). */
-			if (!cs_jsmap_get(&c->streams, name)) {
-				cs_stream_out *so = sc_xcalloc(1, sizeof *so);
-				so->name = sc_xstrdup(name);
-				so->optional = !auto_subscribe;
-				cs_jsmap_add(&c->streams, name, so);
-			}
-			registered = true;
+			cs_stream_out *so = sc_xcalloc(1, sizeof *so);
+			so->name = sc_xstrdup(name);
+			so->optional = !auto_subscribe;
+			cs_jsmap_add(&c->streams, name, so);
 		}
-		S.untypable = false;
-		result_columns(&S, P);
-		if (S.untypable)
-			cs_warn(c, "'%s': a result column uses ->, ->>, substring(... FROM ...) or LIKE, which the reference's generator "
-				   "(0.38.1) cannot type in edition 3 (it throws); typed as the operator's result, as bucket definitions type it",
-				name);
-		if (!c->failed)
-			query_parameters(&S, P);
+		size_t before = nterms;
+		query_terms(&S, P, &terms, &nterms);
+		for (size_t k = before; k < nterms && !c->failed; k++)
+			term_parameters(&S, terms[k]);
 		if (S.bad)
 			cs_warn(c, "'%s': part of a query is not one the stream compiler takes as written here; its parameters may be incomplete",
 				name);
 		S.bad = false;
-		free(P->cols);
 	}
+	/* QuerierGraphBuilder.mergeBuckets: terms with the same instantiation
+	 * share a bucket, whose rows come from each of their queries; tables
+	 * follow the buckets, then the queries in each. */
+	qterm **groups = NULL;
+	size_t ngroups = 0;
+	parser ***members = NULL;
+	size_t *nmembers = NULL;
+	for (size_t i = 0; i < nterms && !c->failed; i++) {
+		size_t g;
+		for (g = 0; g < ngroups && !same_instantiation(groups[g], terms[i]); g++)
+			;
+		if (g == ngroups) {
+			groups = sc_xrealloc(groups, (ngroups + 1) * sizeof *groups);
+			members = sc_xrealloc(members, (ngroups + 1) * sizeof *members);
+			nmembers = sc_xrealloc(nmembers, (ngroups + 1) * sizeof *nmembers);
+			groups[g] = terms[i];
+			members[g] = NULL;
+			nmembers[g] = 0;
+			ngroups++;
+		}
+		bool have = false;
+		for (size_t k = 0; k < nmembers[g]; k++)
+			have = have || members[g][k] == terms[i]->P;
+		if (!have)
+			push(&S, (void ***)&members[g], &nmembers[g], terms[i]->P);
+	}
+	for (size_t g = 0; g < ngroups && !c->failed; g++)
+		for (size_t k = 0; k < nmembers[g] && !c->failed; k++) {
+			parser *P = members[g][k];
+			S.untypable = false;
+			S.q = NULL;
+			result_columns(&S, P);
+			if (S.untypable)
+				cs_warn(c, "'%s': a result column uses ->, ->>, substring(... FROM ...) or LIKE, which the reference's "
+					   "generator (0.38.1) cannot type in edition 3 (it throws); typed as the operator's result, as "
+					   "bucket definitions type it", name);
+		}
+	free(groups);
+	free(members);
+	free(nmembers);
+	for (size_t i = 0; i < nparsers; i++)
+		free(parsers[i]->cols);
 	for (size_t i = 0; i < S.narena; i++)
 		free(S.arena[i]);
 	free(S.arena);
@@ -1982,16 +2148,18 @@ static void stream_queries(cs_compute *c, const char *name, bool auto_subscribe)
 void cs_streams(cs_compute *c)
 {
 	const sc_rules_result *r = c->rules;
-	/* Streams in the order the rules define them. */
-	for (size_t i = 0; i < r->nqueries && !c->failed; i++) {
+	/* The streams, in Object.groupBy's key order (the plan's streams). */
+	cs_jsmap names = { NULL, 0 };
+	for (size_t i = 0; i < r->nqueries; i++) {
 		const sc_rules_query *q = &r->queries[i];
-		if (q->kind != SC_RULES_Q_STREAM || !q->definition)
-			continue;
-		bool seen = false;
-		for (size_t k = 0; k < i; k++)
-			seen = seen || (r->queries[k].kind == SC_RULES_Q_STREAM && r->queries[k].definition &&
-					strcmp(r->queries[k].definition, q->definition) == 0);
-		if (!seen)
-			stream_queries(c, q->definition, q->auto_subscribe);
+		if (q->kind == SC_RULES_Q_STREAM && q->definition && !cs_jsmap_get(&names, q->definition))
+			cs_jsmap_add(&names, q->definition, (void *)q);
 	}
+	size_t *order = cs_jsmap_order(&names);
+	for (size_t i = 0; i < names.n && !c->failed; i++) {
+		const sc_rules_query *q = names.e[order[i]].val;
+		stream_queries(c, q->definition, q->auto_subscribe);
+	}
+	free(order);
+	cs_jsmap_free(&names, NULL);
 }
