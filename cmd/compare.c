@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../lib/buf.h"
+#include "../lib/clientschema.h"
 #include "../lib/compare.h"
 #include "../lib/pg.h"
 #include "../lib/report.h"
@@ -23,6 +24,7 @@ typedef struct {
 	bool ids, checksum;
 	long limit;
 	const char *schema;
+	sc_cs_lang lang;
 } compare_opts;
 
 static const sc_opt opts[] = {
@@ -30,7 +32,9 @@ static const sc_opt opts[] = {
 	{ "local", 0, required_argument, "PATH|URI", "a client SQLite file, or a second Postgres", OPT_LOCAL, "file" },
 	{ "table", 't', required_argument, "T", "only this table (repeatable)", OPT_TABLE, NULL },
 	{ "user", 0, required_argument, "ID", "count on the server what this user should have (with --rules)", OPT_USER, NULL },
-	{ "rules", 0, required_argument, "FILE", "the sync rules for --user (default: SYNCCTL_RULES, the service config)", OPT_RULES, "file" },
+	{ "rules", 0, required_argument, "FILE", "the sync rules: for --user, and to check the client's schema against (default: SYNCCTL_RULES, the service config)", OPT_RULES, "file" },
+	{ "lang", 0, required_argument, "LANG", "the client schema's language, for the fix lines (default ts; see schema client)", OPT_LANG,
+	  "ts js js-legacy dart kotlin swift dotnet dotnet-class room drift" },
 	{ "ids", 0, no_argument, NULL, "list the ids only local and only on the server, for tables that differ", OPT_IDS, NULL },
 	{ "limit", 0, required_argument, "N", "--ids: at most N ids each side and table (default 20)", OPT_LIMIT, NULL },
 	{ "checksum", 0, no_argument, NULL, "Postgres vs Postgres: also compare content, hashed on each server", OPT_CHECKSUM, NULL },
@@ -52,6 +56,10 @@ static int on_opt(sc_ctx *ctx, int id, const char *arg, void *data)
 	case OPT_USER: o->user = arg; return 0;
 	case OPT_RULES: sc_config_set_flag(&ctx->cfg, SC_SET_RULES, arg); return 0;
 	case OPT_IDS: o->ids = true; return 0;
+	case OPT_LANG:
+		if (!sc_cs_lang_parse(arg, &o->lang))
+			return sc_cli_usage_error(ctx, "--lang takes ts, js, js-legacy, dart, kotlin, swift, dotnet, dotnet-class, room or drift, not '%s'", arg);
+		return 0;
 	case OPT_CHECKSUM: o->checksum = true; return 0;
 	case OPT_SCHEMA: o->schema = arg; return 0;
 	case OPT_LIMIT: {
@@ -159,18 +167,22 @@ static int run(sc_ctx *ctx, int argc, char **argv)
 	sc_error err;
 	sc_error_clear(&err);
 	char *rules_text = NULL;
-	if (o.user) {
-		const char *path = sc_config_get(&ctx->cfg, SC_SET_RULES, NULL);
-		if (!path && !ctx->cfg.ps_rules_content) {
-			rc = sc_cli_usage_error(ctx, "--user needs the sync rules: --rules FILE");
-			goto out;
-		}
-		size_t len;
-		rules_text = path ? sc_read_file(path, SC_RULES_MAX_BYTES, &len, "rules file", &err) : sc_xstrdup(ctx->cfg.ps_rules_content);
+	size_t rules_len = 0;
+	const char *rules_path = sc_config_get(&ctx->cfg, SC_SET_RULES, NULL);
+	const char *rules_name = rules_path ? rules_path : "sync_config.content";
+	if (o.user && !rules_path && !ctx->cfg.ps_rules_content) {
+		rc = sc_cli_usage_error(ctx, "--user needs the sync rules: --rules FILE");
+		goto out;
+	}
+	if (rules_path || ctx->cfg.ps_rules_content) {
+		rules_text = rules_path ? sc_read_file(rules_path, SC_RULES_MAX_BYTES, &rules_len, "rules file", &err)
+					: sc_xstrdup(ctx->cfg.ps_rules_content);
 		if (!rules_text) {
 			rc = sc_cli_fail(ctx, &err);
 			goto out;
 		}
+		if (!rules_path)
+			rules_len = strlen(rules_text);
 	}
 	sc_pg *server = sc_cli_connect_db(ctx, &err);
 	if (!server) {
@@ -178,7 +190,12 @@ static int run(sc_ctx *ctx, int argc, char **argv)
 		rc = sc_cli_fail(ctx, &err);
 		goto out;
 	}
-	sc_cmp_opts co = { o.tables, o.ntables, o.schema, o.ids, (size_t)o.limit, o.checksum, o.user, rules_text, ctx->timeout };
+	sc_cmp_opts co = { o.tables, o.ntables, o.schema, o.ids, (size_t)o.limit, o.checksum, o.user, o.user ? rules_text : NULL, ctx->timeout };
+	/* With the rules, a client database's schema is checked against
+	 * what they send for this database. */
+	sc_report schema;
+	sc_report_init(&schema);
+	bool schema_checked = false;
 	sc_cmp_result r;
 	memset(&r, 0, sizeof r);
 	int x;
@@ -190,21 +207,44 @@ static int run(sc_ctx *ctx, int argc, char **argv)
 		if (o.checksum)
 			sc_cli_warn(ctx, "--checksum compares two Postgres databases; a client database is compared by counts and --ids");
 		x = sc_compare_sqlite(o.local, server, &co, &r, &err);
+		if (x == 0 && rules_text && r.powersync) {
+			sc_cs_render_opts lang = { o.lang, SC_IMPORTS_AUTO, false };
+			x = sc_client_schema_compare(o.local, server, rules_text, rules_len, rules_name, &lang, ctx->timeout, &schema, &err);
+			schema_checked = x == 0;
+		}
 	}
 	if (x != 0) {
 		rc = sc_cli_fail(ctx, &err);
 	} else {
 		if (ctx->json) {
 			cJSON *j = sc_cmp_json(&r);
+			if (schema_checked) {
+				char *sj = sc_report_render_json(&schema);
+				cJSON_AddItemToObject(j, "schema", cJSON_Parse(sj));
+				free(sj);
+			}
 			char *s = cJSON_Print(j);
 			puts(s);
 			free(s);
 			cJSON_Delete(j);
 		} else {
 			print_text(ctx, &r);
+			if (schema_checked) {
+				sc_render_opts ro = { sc_cli_color_stdout(ctx), ctx->quiet, ctx->verbose, ctx->strict, true };
+				char *t = sc_report_render_text(&schema, &ro);
+				printf("client schema against the rules (%s):\n%s", rules_name, t);
+				free(t);
+				sc_check_status st = sc_report_status(&schema);
+				printf("client schema: %s\n", st == SC_CHECK_FAIL ? "differs from what the rules send"
+							   : st == SC_CHECK_WARN ? "declares what the rules do not send"
+										 : "matches what the rules send");
+			}
 		}
 		rc = sc_cmp_in_sync(&r) ? SC_EXIT_OK : SC_EXIT_PROBLEM;
+		if (schema_checked && sc_report_exit_code(&schema, ctx->strict))
+			rc = SC_EXIT_PROBLEM;
 	}
+	sc_report_free(&schema);
 	sc_cmp_result_free(&r);
 	sc_pg_close(server);
 	free(rules_text);
@@ -214,7 +254,7 @@ out:
 }
 
 static const char *const usage[] = {
-	"compare --local PATH|URI [--server URI] [--table T].. [--user ID --rules FILE]",
+	"compare --local PATH|URI [--server URI] [--table T].. [--user ID] [--rules FILE [--lang LANG]]",
 	"        [--ids [--limit N]] [--checksum] [--schema NAME] [--json]",
 	NULL,
 };
@@ -228,8 +268,12 @@ const sc_cmd cmd_compare = {
 		"read-only): its synced tables (ps_data__*) are counted against the server's, in\n"
 		"one snapshot, with pending uploads (ps_crud) per table and operation, untyped\n"
 		"rows, local-only tables and the last sync time. --user with --rules counts on\n"
-		"the server what that user should have. Or --local is a second Postgres: counts\n"
-		"per table, --checksum compares content. --ids lists the ids that differ.",
+		"the server what that user should have. With the rules, the client's schema (the\n"
+		"views the SDK built) is checked against what they send for the server's database:\n"
+		"missing and extra columns and tables, types, local-only tables the rules sync;\n"
+		"each fix is the line of the schema to change, in --lang. Or --local is a second\n"
+		"Postgres: counts per table, --checksum compares content. --ids lists the ids\n"
+		"that differ.",
 	.opts = opts,
 	.reports = true,
 	.run = run,

@@ -8,6 +8,8 @@
 #include <time.h>
 
 #include "../lib/buf.h"
+#include "../lib/clientschema.h"
+#include "../lib/compare.h"
 #include "../lib/jose.h"
 #include "../lib/pg.h"
 #include "../lib/replication.h"
@@ -17,13 +19,15 @@
 #include "../lib/util.h"
 #include "cli.h"
 
-static const char *const groups[] = { "config", "source", "rules", "auth", "storage", "service", "backend", NULL };
-#define NGROUPS 7
+static const char *const groups[] = { "config", "source", "rules", "auth", "storage", "service", "backend", "client", NULL };
+#define NGROUPS 8
 
 typedef struct {
 	sc_settings s;
 	char *only;
 	char *skip;
+	const char *client;        /* --client FILE: a client database to check */
+	sc_cs_lang lang;
 } doctor_opts;
 
 /* The settings options doctor, storage and service share. */
@@ -44,7 +48,10 @@ typedef struct {
 static const sc_opt opts[] = {
 	SETTINGS_OPTS,
 	{ "rules", 0, required_argument, "FILE", "the sync rules (default: SYNCCTL_RULES, the service config)", OPT_RULES, "file" },
-	{ "only", 0, required_argument, "GROUPS", "run only these groups: config,source,rules,auth,storage,service,backend (config always runs unless skipped)", OPT_ONLY, NULL },
+	{ "client", 0, required_argument, "FILE", "a PowerSync client database: check its schema against what the rules send", OPT_CLIENT, "file" },
+	{ "lang", 0, required_argument, "LANG", "--client: the client schema's language, for the fix lines (default ts)", OPT_LANG,
+	  "ts js js-legacy dart kotlin swift dotnet dotnet-class room drift" },
+	{ "only", 0, required_argument, "GROUPS", "run only these groups: config,source,rules,auth,storage,service,backend,client (config always runs unless skipped)", OPT_ONLY, NULL },
 	{ "skip", 0, required_argument, "GROUPS", "skip these groups", OPT_SKIP, NULL },
 	{ 0 },
 };
@@ -90,7 +97,7 @@ static int on_opt(sc_ctx *ctx, int id, const char *arg, void *data)
 	case OPT_ONLY:
 	case OPT_SKIP:
 		if (!valid_groups(arg, bad, sizeof bad))
-			return sc_cli_usage_error(ctx, "unknown group '%s' (config, source, rules, auth, storage, service, backend)", bad);
+			return sc_cli_usage_error(ctx, "unknown group '%s' (config, source, rules, auth, storage, service, backend, client)", bad);
 		if (id == OPT_ONLY)
 			o->only = (char *)arg;
 		else
@@ -98,12 +105,18 @@ static int on_opt(sc_ctx *ctx, int id, const char *arg, void *data)
 		return 0;
 	case 'k':
 		return sc_settings_opt(ctx, &o->s, OPT_KEY, arg);
+	case OPT_CLIENT: o->client = arg; return 0;
+	case OPT_LANG:
+		if (!sc_cs_lang_parse(arg, &o->lang))
+			return sc_cli_usage_error(ctx, "--lang takes ts, js, js-legacy, dart, kotlin, swift, dotnet, dotnet-class, room or drift, not '%s'", arg);
+		return 0;
 	}
 	return sc_settings_opt(ctx, &o->s, id, arg);
 }
 
 typedef struct job {
 	const char *group;
+	const doctor_opts *o;
 	const sc_settings *s;
 	const sc_config *cfg;
 	int timeout;
@@ -291,6 +304,43 @@ static void backend_group(job *j)
 	sc_backend_check(&bo, &j->report);
 }
 
+/* ---- --client: a client database's schema against the rules ---- */
+
+static void client_group(job *j)
+{
+	sc_report *r = &j->report;
+	const sc_settings *s = j->s;
+	if (!j->o->client) {
+		sc_check *c = sc_report_add(r, "client.schema", SC_CHECK_SKIP, "no client database given");
+		sc_check_set_hint(c, "give --client FILE (a PowerSync client database) to check its schema against the rules");
+		return;
+	}
+	if ((!s->rules && !s->rules_content) || !s->db) {
+		sc_check *c = sc_report_add(r, "client.schema", SC_CHECK_SKIP, "checking a client's schema needs the rules and the source database");
+		sc_check_set_hint(c, "give --rules FILE and --db URI (or --powersync-config)");
+		return;
+	}
+	sc_error err;
+	sc_error_clear(&err);
+	size_t len = 0;
+	char *text = s->rules ? sc_read_file(s->rules, SC_RULES_MAX_BYTES, &len, "rules file", &err) : sc_xstrdup(s->rules_content);
+	if (!text) {
+		sc_report_add(r, "client.schema", SC_CHECK_FAIL, "%s", err.message);
+		return;
+	}
+	if (!s->rules)
+		len = strlen(text);
+	sc_pg *pg = sc_pg_connect(s->db, "the source database", j->timeout, &err);
+	sc_cs_render_opts lang = { j->o->lang, SC_IMPORTS_AUTO, false };
+	if (!pg || sc_client_schema_compare(j->o->client, pg, text, len, s->rules ? s->rules : "sync_config.content", &lang,
+					    j->timeout, r, &err) != 0) {
+		sc_check *c = sc_report_add(r, "client.schema", SC_CHECK_FAIL, "%s", err.message);
+		sc_check_set_hint(c, "syncctl compare --local %s --rules ... shows the same", j->o->client);
+	}
+	sc_pg_close(pg);
+	free(text);
+}
+
 static void *run_job(void *arg)
 {
 	job *j = arg;
@@ -306,6 +356,8 @@ static void *run_job(void *arg)
 		storage_group(j);
 	else if (strcmp(j->group, "service") == 0)
 		service_group(j);
+	else if (strcmp(j->group, "client") == 0)
+		client_group(j);
 	else
 		backend_group(j);
 	return NULL;
@@ -334,6 +386,7 @@ static int run(sc_ctx *ctx, int argc, char **argv)
 	 * operation, the whole run by the slowest group. */
 	for (int i = 0; i < NGROUPS; i++) {
 		jobs[i].group = groups[i];
+		jobs[i].o = &o;
 		jobs[i].s = &o.s;
 		jobs[i].cfg = &ctx->cfg;
 		jobs[i].timeout = ctx->timeout;
@@ -341,6 +394,9 @@ static int run(sc_ctx *ctx, int argc, char **argv)
 		/* The config's own checks always run (unless skipped): a config the
 		 * service would refuse matters whatever else is checked. */
 		bool wanted = !o.only || in_list(o.only, groups[i]) || strcmp(groups[i], "config") == 0;
+		/* The client group is --client's: without it, asked for by --only. */
+		if (strcmp(groups[i], "client") == 0 && !o.client && !in_list(o.only, "client"))
+			wanted = false;
 		if (!wanted || in_list(o.skip, groups[i]))
 			continue;
 		jobs[i].started = pthread_create(&jobs[i].thread, NULL, run_job, &jobs[i]) == 0;
@@ -383,7 +439,8 @@ static int run(sc_ctx *ctx, int argc, char **argv)
 static const char *const usage[] = {
 	"doctor [--db URI] [--storage URI] [--service URL] [--api-token-file F] [--jwks URL|FILE]",
 	"       [--key FILE|--secret-file F] [--kid KID] [--aud AUD].. [--rules FILE] [--token-endpoint URL]",
-	"       [--upload-endpoint URL [--upload-token-file F]] [--only GROUPS] [--skip GROUPS] [--strict] [--json]",
+	"       [--upload-endpoint URL [--upload-token-file F]] [--client FILE [--lang LANG]]",
+	"       [--only GROUPS] [--skip GROUPS] [--strict] [--json]",
 	NULL,
 };
 
@@ -396,7 +453,8 @@ const sc_cmd cmd_doctor = {
 		"checks of slots and publications), rules (validation and the live-database\n"
 		"checks), auth (JWKS, audience, a mint-and-verify round trip), storage (replica\n"
 		"set, sync state), service (probes, diagnostics, a real sync stream) and backend\n"
-		"(JWKS URL, token and upload endpoints). What is not configured is skipped, with\n"
+		"(JWKS URL, token and upload endpoints), and with --client a client database's\n"
+		"schema against what the rules send. What is not configured is skipped, with\n"
 		"the setting that would enable it. Every failure names its fix.",
 	.opts = opts,
 	.reports = true,
