@@ -48,10 +48,12 @@ _syncctl()
                 --upload-endpoint) return ;;
                 --upload-token-file) COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
                 --rules) COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
+                --client) COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
+                --lang) COMPREPLY=($(compgen -W "ts js js-legacy dart kotlin swift dotnet dotnet-class room drift" -- "$cur")); return ;;
                 --only) return ;;
                 --skip) return ;;
             esac
-            opts=" --db --storage --service --api-token-file --jwks --key -k --secret-file --kid --aud --token-endpoint --upload-endpoint --upload-token-file --rules --only --skip"
+            opts=" --db --storage --service --api-token-file --jwks --key -k --secret-file --kid --aud --token-endpoint --upload-endpoint --upload-token-file --rules --client --lang --only --skip"
             ;;
         slots)
             case "$prev" in
@@ -77,9 +79,13 @@ _syncctl()
                 --tables) return ;;
                 --role) return ;;
                 --password-file) COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
+                --rules) COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
+                --lang) COMPREPLY=($(compgen -W "ts js js-legacy dart kotlin swift dotnet dotnet-class room drift" -- "$cur")); return ;;
+                --imports) COMPREPLY=($(compgen -W "web react-native auto" -- "$cur")); return ;;
+                --output|-o) COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
             esac
-            opts=" --db --file -f --publication --tables --all-tables --role --password-file --dry-run -n --reapply"
-            subs="init"
+            opts=" --db --file -f --publication --tables --all-tables --role --password-file --dry-run -n --reapply --rules --lang --imports --type-comments --output -o"
+            subs="init client"
             ;;
         rules)
             case "$prev" in
@@ -120,10 +126,11 @@ _syncctl()
                 --table|-t) return ;;
                 --user) return ;;
                 --rules) COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
+                --lang) COMPREPLY=($(compgen -W "ts js js-legacy dart kotlin swift dotnet dotnet-class room drift" -- "$cur")); return ;;
                 --limit) return ;;
                 --schema) return ;;
             esac
-            opts=" --server --local --table -t --user --rules --ids --limit --checksum --schema"
+            opts=" --server --local --table -t --user --rules --lang --ids --limit --checksum --schema"
             ;;
         tenant-sync)
             case "$prev" in
