@@ -34,8 +34,7 @@ typedef struct {
 	sc_cs_lang lang;
 	sc_cs_imports imports;
 	const char *output;
-	bool init_only;            /* an option only 'init' takes was given */
-	const char *init_opt;
+	const char *init_opt;      /* an option only 'init' takes */
 	const char *client_opt;    /* an option only 'client' takes */
 } schema_opts;
 
@@ -101,7 +100,6 @@ static int on_opt(sc_ctx *ctx, int id, const char *arg, void *data)
 		return 0;
 	}
 	/* The rest are init's. */
-	o->init_only = true;
 	switch (id) {
 	case 'f':
 	case OPT_FILE: o->init_opt = "--file"; push(&o->files, &o->nfiles, sc_xstrdup(arg)); return 0;
@@ -437,10 +435,8 @@ static int run(sc_ctx *ctx, int argc, char **argv)
 			rc = run_client(ctx, &o);
 	} else if (strcmp(argv[first], "init") != 0) {
 		rc = sc_cli_usage_error(ctx, "unknown subcommand '%s' (init, client)", argv[first]);
-	} else if (o.client_opt && strcmp(o.client_opt, "--rules") != 0) {
-		rc = sc_cli_usage_error(ctx, "%s is an option of 'schema client', not 'schema init'", o.client_opt);
 	} else if (o.client_opt) {
-		rc = sc_cli_usage_error(ctx, "--rules is an option of 'schema client', not 'schema init'");
+		rc = sc_cli_usage_error(ctx, "%s is an option of 'schema client', not 'schema init'", o.client_opt);
 	} else if (argc - first > 1) {
 		rc = sc_cli_usage_error(ctx, "unexpected argument '%s' (SQL files go with -f)", argv[first + 1]);
 	} else if (o.all_tables && o.ntables) {
