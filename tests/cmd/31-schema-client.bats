@@ -306,3 +306,17 @@ data class Users(
 	(cd "$PEERS" && node rules_ref.mjs "$W/star.yaml" "$W/array.yaml" "$W/list.yaml") >"$W/ref.txt"
 	[ "$(python3 -c 'import json,sys; print([json.loads(l)["valid"] for l in open(sys.argv[1])])' "$W/ref.txt")" = "[True, True, False]" ]
 }
+
+@test "the man page's examples run as written (in a project directory)" {
+	mkdir -p "$W/app/src" "$W/app/lib"
+	printf 'bucket_definitions:\n  b:\n    data:\n      - SELECT * FROM lists\n' >"$W/app/sync-rules.yaml"
+	cd "$W/app"
+	export SYNCCTL_DB="$BASE/tasks"
+	sc schema client --rules sync-rules.yaml --imports react-native --type-comments -o src/AppSchema.ts
+	expect_status 0
+	[ "$(head -1 src/AppSchema.ts)" = "import { column, Schema, Table } from '@powersync/react-native';" ]
+	grep -qx '    position: column.integer, // integer' src/AppSchema.ts
+	sc schema client --rules sync-rules.yaml --lang dart -o lib/schema.dart
+	expect_status 0
+	grep -qx "    Column.integer('position')," lib/schema.dart
+}
