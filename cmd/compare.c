@@ -1,7 +1,6 @@
 /* syncctl compare: row counts (and which rows) local vs server, for a
  * PowerSync client database or a second Postgres. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,77 +10,69 @@
 #include "../lib/compare.h"
 #include "../lib/pg.h"
 #include "../lib/report.h"
+#include "../lib/json.h"
 #include "../lib/rules.h"
 #include "../lib/util.h"
 #include "cli.h"
 
 typedef struct {
 	const char *local;
-	char **tables;
-	size_t ntables;
+	sc_list tables;
 	const char *user;
-	const char *rules;
 	bool ids, checksum;
 	long limit;
 	const char *schema;
-	sc_cs_lang lang;
+	int lang;                  /* sc_cs_lang */
 } compare_opts;
 
 static const sc_opt opts[] = {
-	{ "server", 0, required_argument, "URI", "the server Postgres (default: the source DB: SYNCCTL_DB, DATABASE_URL, ...)", OPT_SERVICE, NULL },
-	{ "local", 0, required_argument, "PATH|URI", "a client SQLite file, or a second Postgres", OPT_LOCAL, "file" },
-	{ "table", 't', required_argument, "T", "only this table (repeatable)", OPT_TABLE, NULL },
-	{ "user", 0, required_argument, "ID", "count on the server what this user should have (with --rules)", OPT_USER, NULL },
-	{ "rules", 0, required_argument, "FILE", "the sync rules: for --user, and to check the client's schema against (default: SYNCCTL_RULES, the service config)", OPT_RULES, "file" },
-	{ "lang", 0, required_argument, "LANG", "the client schema's language, for the fix lines (default ts; see schema client)", OPT_LANG,
-	  "ts js js-legacy dart kotlin swift dotnet dotnet-class room drift" },
-	{ "ids", 0, no_argument, NULL, "list the ids only local and only on the server, for tables that differ", OPT_IDS, NULL },
-	{ "limit", 0, required_argument, "N", "--ids: at most N ids each side and table (default 20)", OPT_LIMIT, NULL },
-	{ "checksum", 0, no_argument, NULL, "Postgres vs Postgres: also compare content, hashed on each server", OPT_CHECKSUM, NULL },
-	{ "schema", 0, required_argument, "NAME", "Postgres vs Postgres: the schema compared (default public)", OPT_SCHEMA, NULL },
-	{ 0 },
+	OPT_SETTING("server", 0, SC_SET_DB, "URI", "the server Postgres (default: the source DB: SYNCCTL_DB, DATABASE_URL, ...)"),
+	OPT_FILE(compare_opts, "local", 0, local, "PATH|URI", "a client SQLite file, or a second Postgres",
+		 .doc = "A PowerSync client database is opened read-only and never written, even while the app holds it."),
+	OPT_LIST(compare_opts, "table", 't', tables, "T", "only this table (repeatable)", .nonempty = true),
+	OPT_STRING(compare_opts, "user", 0, user, "ID", "count on the server what this user should have (with --rules)",
+		   .doc = "Tables whose rules cannot be evaluated here are *unscoped*, with the reason."),
+	OPT_SETTING("rules", 0, SC_SET_RULES, "FILE", "the sync rules: for --user, and to check the client's schema against (default: SYNCCTL_RULES, the service config)",
+		    .file = true, .nonempty = true,
+		    .doc = "With a client database, its schema (the views the SDK built over *ps_data__\\**) is checked against "
+			   "what the rules send for the server's database (see DESCRIPTION)."),
+	OPT_ENUM(compare_opts, "lang", 0, lang, "LANG", "ts js js-legacy dart kotlin swift dotnet dotnet-class room drift",
+		 "the client schema's language, for the fix lines (default ts; see schema client)"),
+	OPT_FLAG(compare_opts, "ids", 0, ids, "list the ids only local and only on the server, for tables that differ",
+		 .doc = "Streamed and merged in key order, in constant memory."),
+	OPT_INT(compare_opts, "limit", 0, limit, "N", 1, 100000, "--ids: at most N ids each side and table (default 20)"),
+	OPT_FLAG(compare_opts, "checksum", 0, checksum, "Postgres vs Postgres: also compare content, hashed on each server"),
+	OPT_STRING(compare_opts, "schema", 0, schema, "NAME", "Postgres vs Postgres: the schema compared (default public)", .nonempty = true),
+	OPT_END,
 };
-
-static int on_opt(sc_ctx *ctx, int id, const char *arg, void *data)
-{
-	compare_opts *o = data;
-	switch (id) {
-	case OPT_SERVICE: sc_config_set_flag(&ctx->cfg, SC_SET_DB, arg); return 0;
-	case OPT_LOCAL: o->local = arg; return 0;
-	case 't':
-	case OPT_TABLE:
-		o->tables = sc_xrealloc(o->tables, (o->ntables + 1) * sizeof *o->tables);
-		o->tables[o->ntables++] = (char *)arg;
-		return 0;
-	case OPT_USER: o->user = arg; return 0;
-	case OPT_RULES: sc_config_set_flag(&ctx->cfg, SC_SET_RULES, arg); return 0;
-	case OPT_IDS: o->ids = true; return 0;
-	case OPT_LANG:
-		if (!sc_cs_lang_parse(arg, &o->lang))
-			return sc_cli_usage_error(ctx, "--lang takes ts, js, js-legacy, dart, kotlin, swift, dotnet, dotnet-class, room or drift, not '%s'", arg);
-		return 0;
-	case OPT_CHECKSUM: o->checksum = true; return 0;
-	case OPT_SCHEMA: o->schema = arg; return 0;
-	case OPT_LIMIT: {
-		char *end;
-		errno = 0;
-		long v = strtol(arg, &end, 10);
-		if (errno || *end || end == arg || v < 1 || v > 100000)
-			return sc_cli_usage_error(ctx, "--limit takes a number from 1 to 100000, not '%s'", arg);
-		o->limit = v;
-		return 0;
-	}
-	}
-	return -1;
-}
 
 static bool is_pg(const char *s)
 {
 	return !strncmp(s, "postgres://", 11) || !strncmp(s, "postgresql://", 13) || strchr(s, '=') != NULL;
 }
 
-static void print_text(sc_ctx *ctx, const sc_cmp_result *r)
+/* What compare shows: the counts, and with the rules the client's schema
+ * checked against them (rendered before its checks join the report). */
+typedef struct compare_view {
+	const sc_cmp_result *r;
+	const char *rules_name;
+	char *schema_text;         /* NULL: not checked */
+	sc_check_status schema_status;
+} compare_view;
+
+static void print_schema(sc_ctx *ctx, FILE *out, const compare_view *v)
 {
+	(void)ctx;
+	fprintf(out, "client schema against the rules (%s):\n%s", v->rules_name, v->schema_text);
+	fprintf(out, "client schema: %s\n", v->schema_status == SC_CHECK_FAIL ? "differs from what the rules send"
+					  : v->schema_status == SC_CHECK_WARN ? "declares what the rules do not send"
+									      : "matches what the rules send");
+}
+
+static void print_text(sc_ctx *ctx, FILE *out, void *data)
+{
+	const compare_view *v = data;
+	const sc_cmp_result *r = v->r;
 	static const char *const header[] = { "TABLE", "LOCAL", "SERVER", "PENDING", "STATUS" };
 	sc_table t;
 	sc_table_init(&t, 5, header);
@@ -106,43 +97,70 @@ static void print_text(sc_ctx *ctx, const sc_cmp_result *r)
 	snprintf(p, sizeof p, "%lld", r->pending_total);
 	const char *tot[] = { "total", l, s, p, "" };
 	sc_table_add(&t, tot);
-	char *out = sc_table_render(&t, "", false);
-	fputs(out, stdout);
-	free(out);
+	char *table_text = sc_table_render(&t, "", false);
+	fputs(table_text, out);
+	free(table_text);
 	sc_table_free(&t);
 	for (size_t i = 0; i < r->ntables; i++) {
 		const sc_cmp_table *x = &r->tables[i];
 		for (size_t k = 0; k < x->n_only_local; k++)
-			printf("%s: only local: %s\n", x->name, x->only_local[k]);
+			fprintf(out, "%s: only local: %s\n", x->name, x->only_local[k]);
 		for (size_t k = 0; k < x->n_only_server; k++)
-			printf("%s: only on the server: %s\n", x->name, x->only_server[k]);
+			fprintf(out, "%s: only on the server: %s\n", x->name, x->only_server[k]);
 		if (x->ids_truncated)
-			printf("%s: more ids differ than --limit shows\n", x->name);
+			fprintf(out, "%s: more ids differ than --limit shows\n", x->name);
 		if (x->local_sum && x->server_sum && !ctx->quiet)
-			printf("%s: content %s\n", x->name, strcmp(x->local_sum, x->server_sum) ? "differs" : "same");
+			fprintf(out, "%s: content %s\n", x->name, strcmp(x->local_sum, x->server_sum) ? "differs" : "same");
 	}
 	if (r->powersync && !ctx->quiet) {
 		const cJSON *e, *op;
 		cJSON_ArrayForEach(e, r->pending_by_op) {
-			printf("pending uploads, %s:", e->string);
+			fprintf(out, "pending uploads, %s:", e->string);
 			cJSON_ArrayForEach(op, e)
-				printf(" %s %d", op->string, op->valueint);
-			putchar('\n');
+				fprintf(out, " %s %d", op->string, op->valueint);
+			fputc('\n', out);
 		}
 		cJSON_ArrayForEach(e, r->untyped)
-			printf("untyped rows (no table in the client schema), %s: %d\n", e->string, e->valueint);
+			fprintf(out, "untyped rows (no table in the client schema), %s: %d\n", e->string, e->valueint);
 		cJSON_ArrayForEach(e, r->local_only)
-			printf("local-only table %s: %d rows\n", cJSON_GetStringValue(cJSON_GetObjectItem(e, "name")),
+			fprintf(out, "local-only table %s: %d rows\n", cJSON_GetStringValue(cJSON_GetObjectItem(e, "name")),
 			       cJSON_GetObjectItem(e, "count")->valueint);
-		printf("last sync: %s\n", r->last_sync ? r->last_sync : "never (no ps_sync_state entry)");
+		fprintf(out, "last sync: %s\n", r->last_sync ? r->last_sync : "never (no ps_sync_state entry)");
 	}
 	size_t differ = 0;
 	for (size_t i = 0; i < r->ntables; i++)
 		differ += strcmp(r->tables[i].status, "in_sync") != 0;
 	if (sc_cmp_in_sync(r))
-		printf("in sync: %zu tables\n", r->ntables);
+		fprintf(out, "in sync: %zu tables\n", r->ntables);
 	else
-		printf("NOT in sync: %zu of %zu tables differ, %lld pending uploads\n", differ, r->ntables, r->pending_total);
+		fprintf(out, "NOT in sync: %zu of %zu tables differ, %lld pending uploads\n", differ, r->ntables, r->pending_total);
+	if (v->schema_text)
+		print_schema(ctx, out, v);
+}
+
+/* Compare's result as checks, for --format nagios and prometheus: a check
+ * a table with its counts, and the verdict. */
+static void result_report(const sc_cmp_result *r, sc_report *rep)
+{
+	size_t differ = 0;
+	for (size_t i = 0; i < r->ntables; i++) {
+		const sc_cmp_table *x = &r->tables[i];
+		bool same = strcmp(x->status, "in_sync") == 0;
+		differ += !same;
+		char *id = sc_xasprintf("compare.table.%s", x->name);
+		sc_check *c = sc_report_add(rep, id, same ? SC_CHECK_OK : SC_CHECK_FAIL, "%s: %s (local %lld, server %lld, %lld pending)",
+					    x->name, x->status, x->local, x->server, x->pending);
+		if (x->local >= 0)
+			sc_check_metric(c, "local_rows", (double)x->local, "");
+		if (x->server >= 0)
+			sc_check_metric(c, "server_rows", (double)x->server, "");
+		sc_check_metric(c, "pending_uploads", (double)x->pending, "");
+		free(id);
+	}
+	sc_check *c = sc_report_add(rep, "compare", sc_cmp_in_sync(r) ? SC_CHECK_OK : SC_CHECK_FAIL,
+				    sc_cmp_in_sync(r) ? "in sync: %zu tables" : "NOT in sync: %zu of the tables differ", sc_cmp_in_sync(r) ? r->ntables : differ);
+	sc_check_metric(c, "differing_tables", (double)differ, "");
+	sc_check_metric(c, "pending_uploads", (double)r->pending_total, "");
 }
 
 static int run(sc_ctx *ctx, int argc, char **argv)
@@ -150,8 +168,9 @@ static int run(sc_ctx *ctx, int argc, char **argv)
 	compare_opts o;
 	memset(&o, 0, sizeof o);
 	o.limit = 20;
+	o.lang = -1;
 	int first, rc;
-	if (!sc_cli_start(ctx, argc, argv, on_opt, &o, &first, &rc))
+	if (!sc_cli_start(ctx, argc, argv, &o, &first, &rc))
 		goto out;
 	rc = SC_EXIT_USAGE;
 	if (first < argc) {
@@ -190,9 +209,10 @@ static int run(sc_ctx *ctx, int argc, char **argv)
 		rc = sc_cli_fail(ctx, &err);
 		goto out;
 	}
-	sc_cmp_opts co = { o.tables, o.ntables, o.schema, o.ids, (size_t)o.limit, o.checksum, o.user, o.user ? rules_text : NULL, ctx->timeout };
-	/* With the rules, a client database's schema is checked against
-	 * what they send for this database. */
+	sc_cmp_opts co = { o.tables.v, o.tables.n, o.schema, o.ids, (size_t)o.limit, o.checksum, o.user, o.user ? rules_text : NULL,
+			   (int)ctx->timeout };
+	/* With the rules, a client database's schema is checked against what
+	 * they send for this database. */
 	sc_report schema;
 	sc_report_init(&schema);
 	bool schema_checked = false;
@@ -208,54 +228,49 @@ static int run(sc_ctx *ctx, int argc, char **argv)
 			sc_cli_warn(ctx, "--checksum compares two Postgres databases; a client database is compared by counts and --ids");
 		x = sc_compare_sqlite(o.local, server, &co, &r, &err);
 		if (x == 0 && rules_text && r.powersync) {
-			sc_cs_render_opts lang = { o.lang, SC_IMPORTS_AUTO, false };
-			x = sc_client_schema_compare(o.local, server, rules_text, rules_len, rules_name, &lang, ctx->timeout, &schema, &err);
+			sc_cs_render_opts lang = { o.lang >= 0 ? (sc_cs_lang)o.lang : SC_LANG_TS, SC_IMPORTS_AUTO, false };
+			x = sc_client_schema_compare(o.local, server, rules_text, rules_len, rules_name, &lang, (int)ctx->timeout, &schema, &err);
 			schema_checked = x == 0;
 		}
 	}
 	if (x != 0) {
 		rc = sc_cli_fail(ctx, &err);
 	} else {
-		if (ctx->json) {
-			cJSON *j = sc_cmp_json(&r);
-			if (schema_checked) {
-				char *sj = sc_report_render_json(&schema);
-				cJSON_AddItemToObject(j, "schema", cJSON_Parse(sj));
-				free(sj);
-			}
-			char *s = cJSON_Print(j);
-			puts(s);
-			free(s);
-			cJSON_Delete(j);
-		} else {
-			print_text(ctx, &r);
-			if (schema_checked) {
-				sc_render_opts ro = { sc_cli_color_stdout(ctx), ctx->quiet, ctx->verbose, ctx->strict, true };
-				char *t = sc_report_render_text(&schema, &ro);
-				printf("client schema against the rules (%s):\n%s", rules_name, t);
-				free(t);
-				sc_check_status st = sc_report_status(&schema);
-				printf("client schema: %s\n", st == SC_CHECK_FAIL ? "differs from what the rules send"
-							   : st == SC_CHECK_WARN ? "declares what the rules do not send"
-										 : "matches what the rules send");
-			}
-		}
+		sc_report rep;
+		sc_report_init(&rep);
+		result_report(&r, &rep);
+		cJSON *json = sc_cmp_json(&r);
+		compare_view v = { &r, rules_name, NULL, SC_CHECK_OK };
 		rc = sc_cmp_in_sync(&r) ? SC_EXIT_OK : SC_EXIT_PROBLEM;
-		if (schema_checked && sc_report_exit_code(&schema, ctx->strict))
-			rc = SC_EXIT_PROBLEM;
+		if (schema_checked) {
+			char *sj = sc_report_render_json(&schema), why[128];
+			cJSON_AddItemToObject(json, "schema", sc_json_parse(sj, strlen(sj), why, sizeof why));
+			free(sj);
+			sc_render_opts ro = { sc_cli_color_stdout(ctx), ctx->quiet, ctx->verbose, ctx->strict, true };
+			v.schema_text = sc_report_render_text(&schema, &ro);
+			v.schema_status = sc_report_status(&schema);
+			if (sc_report_exit_code(&schema, ctx->strict))
+				rc = SC_EXIT_PROBLEM;
+			/* Nagios and Prometheus see them as checks of their own. */
+			sc_report_append(&rep, &schema, NULL);
+		}
+		sc_out out = { .report = &rep, .json = json, .text = print_text, .data = &v, .rc = rc };
+		rc = sc_cli_output(ctx, &out);
+		free(v.schema_text);
+		sc_report_free(&rep);
 	}
 	sc_report_free(&schema);
 	sc_cmp_result_free(&r);
 	sc_pg_close(server);
 	free(rules_text);
 out:
-	free(o.tables);
+	sc_list_free(&o.tables);
 	return rc;
 }
 
 static const char *const usage[] = {
 	"compare --local PATH|URI [--server URI] [--table T].. [--user ID] [--rules FILE [--lang LANG]]",
-	"        [--ids [--limit N]] [--checksum] [--schema NAME] [--json]",
+	"        [--ids [--limit N]] [--checksum] [--schema NAME] [--format FORMAT]",
 	NULL,
 };
 
@@ -275,6 +290,6 @@ const sc_cmd cmd_compare = {
 		"Postgres: counts per table, --checksum compares content. --ids lists the ids\n"
 		"that differ.",
 	.opts = opts,
-	.reports = true,
+	.formats = SC_FMT_ALL,
 	.run = run,
 };

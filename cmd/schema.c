@@ -2,150 +2,94 @@
  * role, idempotently and all-or-nothing.
  * syncctl schema client: the app's client-side schema, generated from the
  * sync rules and the live database as PowerSync's own generators write it. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#include <errno.h>
-#include <unistd.h>
-
 #include "../lib/buf.h"
 #include "../lib/clientschema.h"
 #include "../lib/pg.h"
+#include "../lib/replication.h"
 #include "../lib/rules.h"
 #include "../lib/schema.h"
+#include "../lib/text.h"
 #include "../lib/util.h"
 #include "cli.h"
 
 typedef struct {
-	char **files;
-	size_t nfiles;
-	char **tables;
-	size_t ntables;
+	sc_list files;
+	sc_list tables;
 	bool all_tables;
 	const char *publication;
 	const char *role;
 	const char *password_file;
 	bool dry_run, reapply;
-	/* client */
-	bool db_given, lang_given, imports_given, type_comments;
-	sc_cs_lang lang;
-	sc_cs_imports imports;
-	const char *output;
-	const char *init_opt;      /* an option only 'init' takes */
-	const char *client_opt;    /* an option only 'client' takes */
+	/* client; -1: not given */
+	int lang;                  /* sc_cs_lang */
+	int imports;               /* sc_cs_imports, through imports_words */
+	bool type_comments;
 } schema_opts;
 
+/* --lang's words, in sc_cs_lang's order (the reference's schemaGenerators
+ * keys, then Room and drift); --imports' in the order the issue lists them. */
+#define LANG_WORDS "ts js js-legacy dart kotlin swift dotnet dotnet-class room drift"
+#define IMPORTS_WORDS "web react-native auto"
+static const sc_cs_imports imports_words[] = { SC_IMPORTS_WEB, SC_IMPORTS_REACT_NATIVE, SC_IMPORTS_AUTO };
+
+/* --tables a,b: a comma list, blanks around names dropped. */
+static int tables_opt(sc_ctx *ctx, const sc_opt *opt, const char *arg, void *target)
+{
+	(void)opt;
+	sc_list *l = target;
+	size_t before = l->n;
+	for (const char *p = arg; *p;) {
+		size_t n = strcspn(p, ",");
+		char *t = sc_xstrndup(p, n);
+		char *s = t;
+		while (*s == ' ')
+			s++;
+		size_t len = strlen(s);
+		while (len && s[len - 1] == ' ')
+			s[--len] = '\0';
+		if (*s)
+			sc_list_push(l, sc_xstrdup(s));
+		free(t);
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	if (l->n == before)
+		return sc_cli_usage_error(ctx, "--tables needs at least one table name");
+	return 0;
+}
+
 static const sc_opt opts[] = {
-	{ "db", 0, required_argument, "URI", "source Postgres (default: SYNCCTL_DB, DATABASE_URL, PG* variables)", OPT_DB, NULL },
-	{ "file", 'f', required_argument, "FILE", "SQL file to apply (repeatable; in order, all in one transaction)", OPT_FILE, "file" },
-	{ "publication", 0, required_argument, "NAME", "publication to create or fix (default powersync)", OPT_PUBLICATION, NULL },
-	{ "tables", 0, required_argument, "T,..", "publish these tables only (comma list)", OPT_TABLES, NULL },
-	{ "all-tables", 0, no_argument, NULL, "publish all tables (the default)", OPT_ALL_TABLES, NULL },
-	{ "role", 0, required_argument, "NAME", "create or update this replication role (LOGIN REPLICATION BYPASSRLS)", OPT_ROLE, NULL },
-	{ "password-file", 0, required_argument, "FILE", "the role's password, read from a file (never argv)", OPT_PASSWORD_FILE, "file" },
-	{ "dry-run", 'n', no_argument, NULL, "print the SQL it would run and change nothing", OPT_DRY_RUN, NULL },
-	{ "reapply", 0, no_argument, NULL, "run files again whose content changed since they were applied", OPT_REAPPLY, NULL },
-	{ "rules", 0, required_argument, "FILE", "client: the sync rules (default: SYNCCTL_RULES, the service config's sync_config)", OPT_RULES, "file" },
-	{ "lang", 0, required_argument, "LANG", "client: ts (default), js, js-legacy, dart, kotlin, swift, dotnet, dotnet-class, room, drift", OPT_LANG,
-	  "ts js js-legacy dart kotlin swift dotnet dotnet-class room drift" },
-	{ "imports", 0, required_argument, "WHERE", "client, ts and js: import from web, react-native, or auto (both; the default)", OPT_IMPORTS, "web react-native auto" },
-	{ "type-comments", 0, no_argument, NULL, "client: each column's source type as a comment", OPT_TYPE_COMMENTS, NULL },
-	{ "output", 'o', required_argument, "FILE", "client: write the schema to FILE (atomically) instead of stdout", OPT_OUTPUT, "file" },
-	{ 0 },
+	OPT_SETTING("db", 0, SC_SET_DB, "URI", "source Postgres (default: SYNCCTL_DB, DATABASE_URL, PG* variables)"),
+	OPT_LIST(schema_opts, "file", 'f', files, "FILE", "SQL file to apply (repeatable; in order, all in one transaction)", .file = true, .nonempty = true,
+		 .doc = "Recorded by its base name, which must be unique among the files."),
+	OPT_STRING(schema_opts, "publication", 0, publication, "NAME", "publication to create or fix (default powersync)", .nonempty = true),
+	OPT_CALL(schema_opts, "tables", 0, tables, "T,..", tables_opt, "publish these tables only (comma list)",
+		 .doc = "Schema-qualified or quoted names as SQL would write them."),
+	OPT_FLAG(schema_opts, "all-tables", 0, all_tables, "publish all tables (the default)"),
+	OPT_STRING(schema_opts, "role", 0, role, "NAME", "create or update this replication role (LOGIN REPLICATION BYPASSRLS)", .nonempty = true),
+	OPT_FILE(schema_opts, "password-file", 0, password_file, "FILE", "the role's password, read from a file (never argv)",
+		 .doc = "Its first line. Required to create a role. A file readable by group or others gets a warning."),
+	OPT_FLAG(schema_opts, "dry-run", 'n', dry_run, "print the SQL it would run and change nothing",
+		 .doc = "Exactly the SQL (BEGIN; ...; COMMIT;) on stdout, passwords as \\*\\*\\*; the state is read in a read-only transaction. With *--json* the report has *changed*, *dry_run* and *statements* beside the checks."),
+	OPT_FLAG(schema_opts, "reapply", 0, reapply, "run files again whose content changed since they were applied"),
+	OPT_SETTING("rules", 0, SC_SET_RULES, "FILE", "client: the sync rules (default: SYNCCTL_RULES, the service config's sync_config)", .file = true,
+		    .nonempty = true),
+	OPT_ENUM(schema_opts, "lang", 0, lang, "LANG", LANG_WORDS, "client: the generator (default ts)",
+		 .doc = "*room* is Room for Kotlin Multiplatform, *drift* the CREATE TABLE statements of drift and SQLDelight; "
+			"the others are the keys of the reference's *schemaGenerators*. Each with that generator's defaults."),
+	OPT_ENUM(schema_opts, "imports", 0, imports, "WHERE", IMPORTS_WORDS, "client, ts and js: import from web, react-native, or auto (the default)",
+		 .doc = "The TS generator's *imports*: *auto* imports from *@powersync/web* with the *@powersync/react-native* "
+			"line as a comment."),
+	OPT_FLAG(schema_opts, "type-comments", 0, type_comments, "client: each column's source type as a comment",
+		 .doc = "Where the generator writes them (its *includeTypeComments*)."),
+	OPT_END,
 };
-
-static void push(char ***v, size_t *n, char *s)
-{
-	*v = sc_xrealloc(*v, (*n + 1) * sizeof **v);
-	(*v)[(*n)++] = s;
-}
-
-static int on_opt(sc_ctx *ctx, int id, const char *arg, void *data)
-{
-	schema_opts *o = data;
-	switch (id) {
-	case OPT_DB:
-		sc_config_set_flag(&ctx->cfg, SC_SET_DB, arg);
-		o->db_given = true;
-		return 0;
-	case OPT_RULES: o->client_opt = "--rules"; sc_config_set_flag(&ctx->cfg, SC_SET_RULES, arg); return 0;
-	case OPT_LANG:
-		o->client_opt = "--lang";
-		if (!sc_cs_lang_parse(arg, &o->lang))
-			return sc_cli_usage_error(ctx, "--lang takes ts, js, js-legacy, dart, kotlin, swift, dotnet, dotnet-class, room or drift, not '%s'", arg);
-		o->lang_given = true;
-		return 0;
-	case OPT_IMPORTS:
-		o->client_opt = "--imports";
-		if (strcmp(arg, "web") == 0)
-			o->imports = SC_IMPORTS_WEB;
-		else if (strcmp(arg, "react-native") == 0)
-			o->imports = SC_IMPORTS_REACT_NATIVE;
-		else if (strcmp(arg, "auto") == 0)
-			o->imports = SC_IMPORTS_AUTO;
-		else
-			return sc_cli_usage_error(ctx, "--imports takes web, react-native or auto, not '%s'", arg);
-		o->imports_given = true;
-		return 0;
-	case OPT_TYPE_COMMENTS: o->client_opt = "--type-comments"; o->type_comments = true; return 0;
-	case 'o':
-	case OPT_OUTPUT:
-		o->client_opt = "--output";
-		if (!*arg)
-			return sc_cli_usage_error(ctx, "--output needs a file name");
-		o->output = arg;
-		return 0;
-	}
-	/* The rest are init's. */
-	switch (id) {
-	case 'f':
-	case OPT_FILE: o->init_opt = "--file"; push(&o->files, &o->nfiles, sc_xstrdup(arg)); return 0;
-	case OPT_PUBLICATION:
-		if (!*arg)
-			return sc_cli_usage_error(ctx, "--publication needs a name");
-		o->init_opt = "--publication";
-		o->publication = arg;
-		return 0;
-	case OPT_TABLES: {
-		o->init_opt = "--tables";
-		const char *p = arg;
-		while (*p) {
-			size_t n = strcspn(p, ",");
-			char *t = sc_xstrndup(p, n);
-			char *s = t;
-			while (*s == ' ')
-				s++;
-			size_t l = strlen(s);
-			while (l && s[l - 1] == ' ')
-				s[--l] = '\0';
-			if (*s)
-				push(&o->tables, &o->ntables, sc_xstrdup(s));
-			free(t);
-			p += n;
-			if (*p == ',')
-				p++;
-		}
-		if (!o->ntables)
-			return sc_cli_usage_error(ctx, "--tables needs at least one table name");
-		return 0;
-	}
-	case OPT_ALL_TABLES: o->init_opt = "--all-tables"; o->all_tables = true; return 0;
-	case OPT_ROLE:
-		if (!*arg)
-			return sc_cli_usage_error(ctx, "--role needs a name");
-		o->init_opt = "--role";
-		o->role = arg;
-		return 0;
-	case OPT_PASSWORD_FILE: o->init_opt = "--password-file"; o->password_file = arg; return 0;
-	case 'n':
-	case OPT_DRY_RUN: o->init_opt = "--dry-run"; o->dry_run = true; return 0;
-	case OPT_REAPPLY: o->init_opt = "--reapply"; o->reapply = true; return 0;
-	}
-	return -1;
-}
 
 static char *read_password(sc_ctx *ctx, const char *path, sc_error *err)
 {
@@ -166,11 +110,38 @@ static char *read_password(sc_ctx *ctx, const char *path, sc_error *err)
 	return pw;
 }
 
-static void print_dry_run(const sc_report *r)
+/* --dry-run: the statements it would run, and a word on stderr. */
+static void dry_run_text(sc_ctx *ctx, FILE *out, void *data)
 {
+	(void)ctx;
+	const sc_report *r = data;
 	const cJSON *s;
 	cJSON_ArrayForEach(s, cJSON_GetObjectItem(r->extra, "statements"))
-		printf("%s;\n", s->valuestring);
+		fprintf(out, "%s;\n", s->valuestring);
+	bool would = cJSON_IsTrue(cJSON_GetObjectItem(r->extra, "would_change"));
+	fprintf(stderr, "syncctl schema: dry run: %s; nothing was changed\n",
+		would ? "the statements above would run" : "nothing to do");
+}
+
+/* A failed init: which file and statement (the failing checks); the error
+ * line itself goes to stderr. */
+static void failed_text(sc_ctx *ctx, FILE *out, void *data)
+{
+	const sc_report *r = data;
+	if (!r->n || ctx->quiet)
+		return;
+	sc_render_opts ro = { sc_cli_color_stdout(ctx), true, false, false, false };
+	char *s = sc_report_render_text(r, &ro);
+	fputs(s, out);
+	free(s);
+}
+
+static void applied_text(sc_ctx *ctx, FILE *out, void *data)
+{
+	const sc_report *r = data;
+	sc_cli_report_text(ctx, out, r, NULL);
+	if (!ctx->quiet)
+		fputs(cJSON_IsTrue(cJSON_GetObjectItem(r->extra, "changed")) ? "schema init: applied\n" : "schema init: nothing to do\n", out);
 }
 
 static int run_init(sc_ctx *ctx, schema_opts *o)
@@ -189,9 +160,9 @@ static int run_init(sc_ctx *ctx, schema_opts *o)
 		return sc_cli_fail(ctx, &err);
 	}
 	sc_schema_opts so = {
-		.files = o->files, .nfiles = o->nfiles,
-		.publication = o->publication ? o->publication : "powersync",
-		.tables = o->tables, .ntables = o->ntables,
+		.files = o->files.v, .nfiles = o->files.n,
+		.publication = o->publication ? o->publication : SC_DEFAULT_PUBLICATION,
+		.tables = o->tables.v, .ntables = o->tables.n,
 		.role = o->role, .role_password = password,
 		.dry_run = o->dry_run, .reapply = o->reapply,
 	};
@@ -200,36 +171,14 @@ static int run_init(sc_ctx *ctx, schema_opts *o)
 	int code = sc_schema_init(pg, &so, &r, &err);
 	if (code != SC_EXIT_OK) {
 		/* The checks say which file; the error line says why. */
-		if (ctx->json) {
-			cJSON_AddStringToObject(r.extra, "error", err.message);
-			sc_check *c = sc_report_add(&r, "schema.init", SC_CHECK_FAIL, "%s", err.message);
-			(void)c;
-			char *s = sc_report_render_json(&r);
-			puts(s);
-			free(s);
-		} else {
-			if (r.n && !ctx->quiet) {
-				sc_render_opts ro = { sc_cli_color_stdout(ctx), true, false, false, false };
-				char *s = sc_report_render_text(&r, &ro);
-				fputs(s, stdout);
-				free(s);
-			}
-			sc_cli_error(ctx, "%s", err.message);
-		}
-		rc = code;
-	} else if (o->dry_run && !ctx->json) {
-		print_dry_run(&r);
-		bool would = cJSON_IsTrue(cJSON_GetObjectItem(r.extra, "would_change"));
-		fprintf(stderr, "syncctl schema: dry run: %s; nothing was changed\n",
-			would ? "the statements above would run" : "nothing to do");
-		rc = sc_report_exit_code(&r, ctx->strict);
+		cJSON_AddStringToObject(r.extra, "error", err.message);
+		sc_report_add(&r, "schema.init", SC_CHECK_FAIL, "%s", err.message);
+		sc_out out = { .report = &r, .text = failed_text, .data = &r, .rc = code };
+		rc = sc_cli_output(ctx, &out);
+		sc_cli_error(ctx, "%s", err.message);
 	} else {
-		bool changed = cJSON_IsTrue(cJSON_GetObjectItem(r.extra, "changed"));
-		if (!ctx->json)
-			cJSON_DeleteItemFromObject(r.extra, "statements");
-		rc = sc_cli_print_report(ctx, &r, NULL);
-		if (!ctx->json && !ctx->quiet)
-			puts(changed ? "schema init: applied" : "schema init: nothing to do");
+		sc_out out = { .report = &r, .text = o->dry_run ? dry_run_text : applied_text, .data = &r, .rc = -1 };
+		rc = sc_cli_output(ctx, &out);
 	}
 	sc_report_free(&r);
 	sc_pg_close(pg);
@@ -237,43 +186,7 @@ static int run_init(sc_ctx *ctx, schema_opts *o)
 	return rc;
 }
 
-
 /* ---- schema client ---- */
-
-/* Writes text to path through a temporary file beside it and a rename, so
- * a reader never sees half a schema. */
-static int write_atomically(const char *path, const char *text, sc_error *err)
-{
-	char *tmp = sc_xasprintf("%s.XXXXXX", path);
-	int fd = mkstemp(tmp);
-	if (fd < 0) {
-		sc_error_set(err, SC_EXIT_USAGE, "--output %s: cannot create a file beside it: %s", path, strerror(errno));
-		free(tmp);
-		return -1;
-	}
-	size_t len = strlen(text), done = 0;
-	while (done < len) {
-		ssize_t w = write(fd, text + done, len - done);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			break;
-		done += (size_t)w;
-	}
-	/* mkstemp makes it 0600; a schema is source code, readable as any. */
-	mode_t mask = umask(0);
-	umask(mask);
-	bool ok = done == len && fchmod(fd, 0666 & ~mask) == 0 && fsync(fd) == 0;
-	ok = close(fd) == 0 && ok;
-	if (!ok || rename(tmp, path) != 0) {
-		sc_error_set(err, SC_EXIT_USAGE, "--output %s: %s", path, strerror(errno ? errno : EIO));
-		unlink(tmp);
-		free(tmp);
-		return -1;
-	}
-	free(tmp);
-	return 0;
-}
 
 static cJSON *schema_json(const sc_cs_schema *cs, const char *text, const sc_cs_render_opts *ro)
 {
@@ -317,7 +230,38 @@ static cJSON *schema_json(const sc_cs_schema *cs, const char *text, const sc_cs_
 	return j;
 }
 
-static int run_client(sc_ctx *ctx, schema_opts *o)
+/* The schema is the output, -q or not. */
+static void schema_text(sc_ctx *ctx, FILE *out, void *data)
+{
+	(void)ctx;
+	fputs(data, out);
+}
+
+/* Invalid rules: as 'rules validate' shows them, on stderr in text (stdout
+ * and --output are the schema's, and stay untouched); with --json its
+ * document. */
+static int invalid_rules(sc_ctx *ctx, const sc_rules_result *r, const char *name)
+{
+	if (ctx->json) {
+		sc_out out = { .json = sc_rules_json(r), .rc = SC_EXIT_PROBLEM };
+		return sc_cli_output(ctx, &out);
+	}
+	size_t errors = sc_rules_count(r, SC_RULES_ERROR), warnings = sc_rules_count(r, SC_RULES_WARNING);
+	char *diags = sc_rules_render(r, name, false);
+	sc_buf b = SC_BUF_INIT;
+	sc_text_append_safe(&b, diags, strlen(diags), true);
+	if (b.len)
+		fwrite(b.data, 1, b.len, stderr);
+	sc_buf_free(&b);
+	free(diags);
+	char *safe = sc_text_safe(name);
+	fprintf(stderr, "%s: invalid: %zu error%s, %zu warning%s\n", safe, errors, errors == 1 ? "" : "s", warnings,
+		warnings == 1 ? "" : "s");
+	free(safe);
+	return SC_EXIT_PROBLEM;
+}
+
+static int run_client(sc_ctx *ctx, const schema_opts *o)
 {
 	int rc = sc_ctx_load_config(ctx);
 	if (rc)
@@ -345,31 +289,17 @@ static int run_client(sc_ctx *ctx, schema_opts *o)
 		free(text);
 		return sc_cli_fail(ctx, &err);
 	}
-	size_t errors = sc_rules_count(&r, SC_RULES_ERROR), warnings = sc_rules_count(&r, SC_RULES_WARNING);
-	if (errors) {
-		/* As 'rules validate' shows them; stdout stays for the schema. */
-		if (ctx->json) {
-			cJSON *j = sc_rules_json(&r);
-			char *s = cJSON_Print(j);
-			puts(s);
-			free(s);
-			cJSON_Delete(j);
-		} else {
-			char *diags = sc_rules_render(&r, name, false);
-			fputs(diags, stderr);
-			free(diags);
-			fprintf(stderr, "%s: invalid: %zu error%s, %zu warning%s\n", name, errors, errors == 1 ? "" : "s", warnings,
-				warnings == 1 ? "" : "s");
-		}
+	size_t warnings = sc_rules_count(&r, SC_RULES_WARNING);
+	if (sc_rules_count(&r, SC_RULES_ERROR)) {
+		rc = invalid_rules(ctx, &r, name);
 		sc_rules_result_free(&r);
 		free(text);
-		return SC_EXIT_PROBLEM;
+		return rc;
 	}
 	sc_cs_source src;
 	memset(&src, 0, sizeof src);
 	bool have_db = false;
-	const char *db = sc_config_get(&ctx->cfg, SC_SET_DB, NULL);
-	if (o->db_given || db) {
+	if (sc_config_get(&ctx->cfg, SC_SET_DB, NULL)) {
 		sc_pg *pg = sc_cli_connect_db(ctx, &err);
 		if (!pg || sc_cs_source_load(pg, &src, &err) != 0) {
 			sc_pg_close(pg);
@@ -381,31 +311,22 @@ static int run_client(sc_ctx *ctx, schema_opts *o)
 		have_db = true;
 	}
 	sc_cs_schema cs;
-	rc = SC_EXIT_OK;
 	if (sc_cs_compute(&r, have_db ? &src : NULL, &cs, &err) != 0) {
 		rc = sc_cli_fail(ctx, &err);
 	} else {
-		sc_cs_render_opts ro = { o->lang_given ? o->lang : SC_LANG_TS, o->imports, o->type_comments };
-		char *out = sc_cs_render(&cs, &ro);
+		sc_cs_render_opts ro = {
+			o->lang >= 0 ? (sc_cs_lang)o->lang : SC_LANG_TS,
+			o->imports >= 0 ? imports_words[o->imports] : SC_IMPORTS_AUTO,
+			o->type_comments,
+		};
+		char *schema = sc_cs_render(&cs, &ro);
 		if (!ctx->quiet)
 			for (size_t i = 0; i < cs.nwarnings; i++)
 				sc_cli_warn(ctx, "%s", cs.warnings[i]);
-		if (o->output && write_atomically(o->output, out, &err) != 0) {
-			rc = sc_cli_fail(ctx, &err);
-		} else if (ctx->json) {
-			cJSON *j = schema_json(&cs, out, &ro);
-			if (o->output)
-				cJSON_AddStringToObject(j, "output", o->output);
-			char *s = cJSON_Print(j);
-			puts(s);
-			free(s);
-			cJSON_Delete(j);
-		} else if (!o->output) {
-			fputs(out, stdout);
-		}
-		free(out);
-		if (rc == SC_EXIT_OK && ctx->strict && (cs.nwarnings || warnings))
-			rc = SC_EXIT_PROBLEM;
+		sc_out out = { .json = schema_json(&cs, schema, &ro), .text = schema_text, .data = schema,
+			       .rc = ctx->strict && (cs.nwarnings || warnings) ? SC_EXIT_PROBLEM : SC_EXIT_OK };
+		rc = sc_cli_output(ctx, &out);
+		free(schema);
 		sc_cs_schema_free(&cs);
 	}
 	sc_cs_source_free(&src);
@@ -414,49 +335,60 @@ static int run_client(sc_ctx *ctx, schema_opts *o)
 	return rc;
 }
 
+/* The option of the other subcommand given, or NULL. */
+static const char *init_option(const schema_opts *o)
+{
+	return o->files.n ? "--file" : o->tables.n ? "--tables" : o->all_tables ? "--all-tables" : o->publication ? "--publication"
+	       : o->role ? "--role" : o->password_file ? "--password-file" : o->dry_run ? "--dry-run" : o->reapply ? "--reapply" : NULL;
+}
+
+static const char *client_option(const sc_ctx *ctx, const schema_opts *o)
+{
+	return ctx->cfg.flag[SC_SET_RULES] ? "--rules" : o->lang >= 0 ? "--lang" : o->imports >= 0 ? "--imports"
+	       : o->type_comments ? "--type-comments" : NULL;
+}
+
 static int run(sc_ctx *ctx, int argc, char **argv)
 {
 	schema_opts o;
 	memset(&o, 0, sizeof o);
-	int first = sc_cli_parse(ctx, argc, argv, on_opt, &o);
-	int rc;
-	if (first == -2 || first < 0) {
-		rc = first == -2 ? SC_EXIT_OK : SC_EXIT_USAGE;
+	o.lang = o.imports = -1;
+	int first, rc;
+	if (!sc_cli_start(ctx, argc, argv, &o, &first, &rc)) {
+		/* parsed: --help or a usage error */
 	} else if (first >= argc) {
 		rc = sc_cli_usage_error(ctx, "which subcommand? 'schema init' or 'schema client'");
 	} else if (strcmp(argv[first], "client") == 0) {
 		if (argc - first > 1)
 			rc = sc_cli_usage_error(ctx, "unexpected argument '%s' (the rules go with --rules)", argv[first + 1]);
-		else if (o.init_opt)
-			rc = sc_cli_usage_error(ctx, "%s is an option of 'schema init', not 'schema client'", o.init_opt);
-		else if (o.imports_given && o.lang_given && o.lang != SC_LANG_TS && o.lang != SC_LANG_JS)
+		else if (init_option(&o))
+			rc = sc_cli_usage_error(ctx, "%s is an option of 'schema init', not 'schema client'", init_option(&o));
+		else if (o.imports >= 0 && o.lang >= 0 && o.lang != SC_LANG_TS && o.lang != SC_LANG_JS)
 			rc = sc_cli_usage_error(ctx, "--imports applies to --lang ts and js only");
 		else
 			rc = run_client(ctx, &o);
 	} else if (strcmp(argv[first], "init") != 0) {
 		rc = sc_cli_usage_error(ctx, "unknown subcommand '%s' (init, client)", argv[first]);
-	} else if (o.client_opt) {
-		rc = sc_cli_usage_error(ctx, "%s is an option of 'schema client', not 'schema init'", o.client_opt);
+	} else if (client_option(ctx, &o)) {
+		rc = sc_cli_usage_error(ctx, "%s is an option of 'schema client', not 'schema init'", client_option(ctx, &o));
 	} else if (argc - first > 1) {
 		rc = sc_cli_usage_error(ctx, "unexpected argument '%s' (SQL files go with -f)", argv[first + 1]);
-	} else if (o.all_tables && o.ntables) {
+	} else if (o.all_tables && o.tables.n) {
 		rc = sc_cli_usage_error(ctx, "--tables and --all-tables exclude each other");
 	} else if (o.password_file && !o.role) {
 		rc = sc_cli_usage_error(ctx, "--password-file goes with --role");
 	} else {
 		rc = run_init(ctx, &o);
 	}
-	for (size_t i = 0; i < o.nfiles; i++)
-		free(o.files[i]);
-	for (size_t i = 0; i < o.ntables; i++)
-		free(o.tables[i]);
-	free(o.files);
-	free(o.tables);
+	for (size_t i = 0; i < o.tables.n; i++)
+		free(o.tables.v[i]);
+	sc_list_free(&o.files);
+	sc_list_free(&o.tables);
 	return rc;
 }
 
 static const char *const usage[] = {
-	"schema init [--db URI] [-f FILE]... [--publication NAME] [--tables T,..|--all-tables]",
+	"schema init [--db URI] [-f FILE].. [--publication NAME] [--tables T,..|--all-tables]",
 	"            [--role NAME --password-file FILE] [--dry-run] [--reapply]",
 	"schema client [--rules FILE] [--db URI] [--lang LANG] [--imports web|react-native|auto]",
 	"              [--type-comments] [--output FILE]",
@@ -474,7 +406,8 @@ const sc_cmd cmd_schema = {
 		"It then creates the publication (FOR ALL TABLES, or --tables) or makes an existing\n"
 		"one publish insert, update, delete and truncate, and with --role creates or updates\n"
 		"a LOGIN REPLICATION BYPASSRLS role with SELECT on the synced tables. wal_level is\n"
-		"reported, not changed (that needs a restart). --dry-run prints the SQL only.\n"
+		"checked (pg.wal_level fails unless logical), not changed: that needs a restart.\n"
+		"--dry-run prints the SQL only.\n"
 		"\n"
 		"'schema client' prints the app's client-side schema (AppSchema.ts, schema.dart, ...):\n"
 		"the tables and columns the sync rules send, typed as the sync service types them for\n"
@@ -482,6 +415,6 @@ const sc_cmd cmd_schema = {
 		"Without a database only columns whose type does not come from it can be generated.",
 	.subcommands = "init client",
 	.opts = opts,
-	.reports = true,
+	.formats = SC_FMT_TEXT_JSON,
 	.run = run,
 };

@@ -14,99 +14,47 @@
 
 typedef struct {
 	sc_ts_opts ts;
-	char **tables, **tenants, **key;
-	size_t ntables, ntenants, nkey;
+	sc_list tables, tenants, key;
 	char *key_text;
-	bool have_direction, have_conflict;
 	sc_ctx *ctx;
 	cJSON *keys;                 /* --dry-run -v --json: the keys */
 	bool progress_shown;
 } ts_cli;
 
+/* --key a,b: the columns rows are matched by. */
+static int key_opt(sc_ctx *ctx, const sc_opt *o, const char *arg, void *target)
+{
+	(void)o;
+	ts_cli *c = (ts_cli *)((char *)target - offsetof(ts_cli, key));
+	free(c->key_text);
+	sc_list_free(&c->key);
+	c->key_text = sc_xstrdup(arg);
+	for (char *save = NULL, *k = strtok_r(c->key_text, ",", &save); k; k = strtok_r(NULL, ",", &save))
+		sc_list_push(&c->key, k);
+	if (!c->key.n)
+		return sc_cli_usage_error(ctx, "--key needs column names, comma-separated");
+	return 0;
+}
+
 static const sc_opt opts[] = {
-	{ "local", 0, required_argument, "URI", "the local database (default: SYNCCTL_LOCAL_DB)", OPT_LOCAL, NULL },
-	{ "remote", 0, required_argument, "URI", "the remote database (default: SYNCCTL_REMOTE_DB)", OPT_REMOTE, NULL },
-	{ "direction", 'd', required_argument, "DIR", "to-remote, to-local or both (required)", OPT_DIRECTION, "to-remote to-local both" },
-	{ "table", 't', required_argument, "NAME", "a table to sync, or schema.table (repeatable; at least one)", OPT_TABLE, NULL },
-	{ "tenant-column", 0, required_argument, "COL", "the column --tenant matches (default tenant_id; else a one-column key)", OPT_TENANT_COLUMN, NULL },
-	{ "tenant", 0, required_argument, "ID", "only rows of this tenant (repeatable)", OPT_TENANT, NULL },
-	{ "conflict", 0, required_argument, "POLICY", "both: skip (default), newer, local or remote", OPT_CONFLICT, "skip newer local remote" },
-	{ "updated-column", 0, required_argument, "COL", "--conflict newer: the column compared (default updated_at)", OPT_UPDATED_COLUMN, NULL },
-	{ "key", 0, required_argument, "COL,..", "match rows by these columns instead of the primary key", OPT_KEY, NULL },
-	{ "delete", 0, no_argument, NULL, "to-remote/to-local: delete target rows the source does not have", OPT_DELETE, NULL },
-	{ "dry-run", 'n', no_argument, NULL, "compute everything, write nothing (-v lists the keys)", OPT_DRY_RUN, NULL },
-	{ "wait", 0, required_argument, "SECONDS", "wait this long for another run's lock (default: do not wait)", OPT_WAIT, NULL },
-	{ 0 },
+	OPT_SETTING("local", 0, SC_SET_LOCAL_DB, "URI", "the local database (default: SYNCCTL_LOCAL_DB)",
+		    .doc = "Also from *--env-file*. A password in argv is visible in *ps*: keep it in the environment, an env file or ~/.pgpass."),
+	OPT_SETTING("remote", 0, SC_SET_REMOTE_DB, "URI", "the remote database (default: SYNCCTL_REMOTE_DB)"),
+	OPT_ENUM(ts_cli, "direction", 'd', ts.direction, "DIR", "to-remote to-local both", "to-remote, to-local or both (required)"),
+	OPT_LIST(ts_cli, "table", 't', tables, "NAME", "a table to sync, or schema.table (repeatable; at least one)", .nonempty = true,
+		 .doc = "_NAME_ is the table's name as it is (no quoting), found on the search path, or _schema.table_."),
+	OPT_STRING(ts_cli, "tenant-column", 0, ts.tenant_column, "COL", "the column --tenant matches (default tenant_id; else a one-column key)", .nonempty = true),
+	OPT_LIST(ts_cli, "tenant", 0, tenants, "ID", "only rows of this tenant (repeatable)"),
+	OPT_ENUM(ts_cli, "conflict", 0, ts.conflict, "POLICY", "skip newer local remote", "both: skip (default), newer, local or remote"),
+	OPT_STRING(ts_cli, "updated-column", 0, ts.updated_column, "COL", "--conflict newer: the column compared (default updated_at)", .nonempty = true),
+	OPT_CALL(ts_cli, "key", 0, key, "COL,..", key_opt, "match rows by these columns instead of the primary key",
+		 .doc = "They must identify rows: a key found twice on a side stops the run before anything is written (exit 2)."),
+	OPT_FLAG(ts_cli, "delete", 0, ts.delete_rows, "to-remote/to-local: delete target rows the source does not have"),
+	OPT_FLAG(ts_cli, "dry-run", 'n', ts.dry_run, "compute everything, write nothing (-v lists the keys)",
+		 .doc = "With *-v*, each key it would insert, update or delete, and each conflict (in *--json*, as \"keys\")."),
+	OPT_DURATION(ts_cli, "wait", 0, ts.wait_s, "SECONDS", 86400, "wait this long for another run's lock (default: do not wait)"),
+	OPT_END,
 };
-
-static void push(char ***v, size_t *n, char *s)
-{
-	*v = sc_xrealloc(*v, (*n + 1) * sizeof **v);
-	(*v)[(*n)++] = s;
-}
-
-static int on_opt(sc_ctx *ctx, int id, const char *arg, void *data)
-{
-	ts_cli *c = data;
-	switch (id) {
-	case OPT_LOCAL: sc_config_set_flag(&ctx->cfg, SC_SET_LOCAL_DB, arg); return 0;
-	case OPT_REMOTE: sc_config_set_flag(&ctx->cfg, SC_SET_REMOTE_DB, arg); return 0;
-	case 'd':
-	case OPT_DIRECTION:
-		if (!strcmp(arg, "to-remote"))
-			c->ts.direction = SC_TS_TO_REMOTE;
-		else if (!strcmp(arg, "to-local"))
-			c->ts.direction = SC_TS_TO_LOCAL;
-		else if (!strcmp(arg, "both"))
-			c->ts.direction = SC_TS_BOTH;
-		else
-			return sc_cli_usage_error(ctx, "--direction is to-remote, to-local or both, not '%s'", arg);
-		c->have_direction = true;
-		return 0;
-	case 't':
-	case OPT_TABLE:
-		if (!*arg)
-			return sc_cli_usage_error(ctx, "--table needs a table name");
-		push(&c->tables, &c->ntables, (char *)arg);
-		return 0;
-	case OPT_TENANT_COLUMN: c->ts.tenant_column = arg; return 0;
-	case OPT_TENANT: push(&c->tenants, &c->ntenants, (char *)arg); return 0;
-	case OPT_CONFLICT:
-		if (!strcmp(arg, "skip"))
-			c->ts.conflict = SC_TS_SKIP;
-		else if (!strcmp(arg, "newer"))
-			c->ts.conflict = SC_TS_NEWER;
-		else if (!strcmp(arg, "local"))
-			c->ts.conflict = SC_TS_LOCAL;
-		else if (!strcmp(arg, "remote"))
-			c->ts.conflict = SC_TS_REMOTE;
-		else
-			return sc_cli_usage_error(ctx, "--conflict is skip, newer, local or remote, not '%s'", arg);
-		c->have_conflict = true;
-		return 0;
-	case OPT_UPDATED_COLUMN: c->ts.updated_column = arg; return 0;
-	case OPT_KEY: {
-		free(c->key_text);
-		free(c->key);
-		c->key = NULL;
-		c->nkey = 0;
-		c->key_text = sc_xstrdup(arg);
-		for (char *save = NULL, *k = strtok_r(c->key_text, ",", &save); k; k = strtok_r(NULL, ",", &save))
-			push(&c->key, &c->nkey, k);
-		if (!c->nkey)
-			return sc_cli_usage_error(ctx, "--key needs column names, comma-separated");
-		return 0;
-	}
-	case OPT_DELETE: c->ts.delete_rows = true; return 0;
-	case 'n':
-	case OPT_DRY_RUN: c->ts.dry_run = true; return 0;
-	case OPT_WAIT:
-		if (!sc_parse_duration(arg, &c->ts.wait_s) || c->ts.wait_s > 86400)
-			return sc_cli_usage_error(ctx, "--wait takes seconds (e.g. 30, 5m, at most 1d), not '%s'", arg);
-		return 0;
-	}
-	return -1;
-}
 
 static void on_key(void *ud, const char *table, const char *action, const char *side, const char *key)
 {
@@ -135,13 +83,19 @@ static void on_progress(void *ud, const char *table, const char *phase, long lon
 	c->progress_shown = true;
 }
 
-static void print_text(ts_cli *c, const sc_ts_result *r)
+struct ts_show {
+	ts_cli *c;
+	const sc_ts_result *r;
+};
+
+static void print_text(sc_ctx *ctx, FILE *fout, void *data)
 {
-	sc_ctx *ctx = c->ctx;
+	ts_cli *c = ((struct ts_show *)data)->c;
+	const sc_ts_result *r = ((struct ts_show *)data)->r;
 	if (r->nproblems) {
 		for (size_t i = 0; i < r->nproblems; i++)
-			printf("%s\n", r->problems[i]);
-		printf("the tables differ between local and remote: nothing was written "
+			fprintf(fout, "%s\n", r->problems[i]);
+		fprintf(fout, "the tables differ between local and remote: nothing was written "
 		       "(make the schemas match, then run again)\n");
 		return;
 	}
@@ -169,23 +123,59 @@ static void print_text(ts_cli *c, const sc_ts_result *r)
 		}
 	}
 	char *out = sc_table_render(&t, "", false);
-	fputs(out, stdout);
+	fputs(out, fout);
 	free(out);
 	sc_table_free(&t);
 	const cJSON *e;
 	if (!ctx->verbose || !c->ts.dry_run)
 		cJSON_ArrayForEach(e, r->conflicts)
-			printf("%s: conflict (%s): %s\n", cJSON_GetStringValue(cJSON_GetObjectItem(e, "table")),
+			fprintf(fout, "%s: conflict (%s): %s\n", cJSON_GetStringValue(cJSON_GetObjectItem(e, "table")),
 			       cJSON_GetStringValue(cJSON_GetObjectItem(e, "reason")),
 			       cJSON_GetStringValue(cJSON_GetObjectItem(e, "key")));
 	if (r->nconflicts > cJSON_GetArraySize(r->conflicts))
-		printf("... %lld conflicts in all\n", r->nconflicts);
+		fprintf(fout, "... %lld conflicts in all\n", r->nconflicts);
 	if (r->nconflicts)
-		printf("%lld conflicts left as they are: resolve them, or run with --conflict newer|local|remote\n", r->nconflicts);
+		fprintf(fout, "%lld conflicts left as they are: resolve them, or run with --conflict newer|local|remote\n", r->nconflicts);
 	if (c->ts.dry_run)
-		printf("dry run: nothing was written\n");
+		fprintf(fout, "dry run: nothing was written\n");
 	else if (!ctx->quiet)
-		printf("%s in %.2f s\n", r->written ? "done" : "nothing written", r->ms / 1000.0);
+		fprintf(fout, "%s in %.2f s\n", r->written ? "done" : "nothing written", r->ms / 1000.0);
+}
+
+/* The run as checks, for --format nagios and prometheus: a check a table
+ * with what it wrote and the conflicts left, and the verdict. */
+static void result_report(const ts_cli *c, const sc_ts_result *r, sc_report *rep)
+{
+	for (size_t i = 0; i < r->nproblems; i++)
+		sc_report_add(rep, "tenant_sync.schema", SC_CHECK_FAIL, "%s", r->problems[i]);
+	for (size_t i = 0; i < r->ntables; i++) {
+		const sc_ts_table *x = &r->tables[i];
+		char *id = sc_xasprintf("tenant_sync.table.%s", x->name);
+		sc_check *k = sc_report_add(rep, id, x->conflicts ? SC_CHECK_FAIL : SC_CHECK_OK, "%s: %lld conflicts, %lld unchanged",
+					    x->name, x->conflicts, x->unchanged);
+		static const char *const dirs[] = { "to_remote", "to_local" };
+		static const char *const ops[] = { "inserted", "updated", "deleted" };
+		for (int d = 0; d < 2; d++) {
+			if (c->ts.direction != SC_TS_BOTH && c->ts.direction != d)
+				continue;
+			for (int op = 0; op < 3; op++) {
+				char *m = sc_xasprintf("%s_%s_rows", dirs[d], ops[op]);
+				sc_check_metric(k, m, (double)x->n[d][op], "");
+				free(m);
+			}
+		}
+		sc_check_metric(k, "conflicts", (double)x->conflicts, "");
+		sc_check_metric(k, "seconds", x->ms / 1000.0, "s");
+		free(id);
+	}
+	sc_check *k;
+	if (r->nproblems)
+		k = sc_report_add(rep, "tenant_sync", SC_CHECK_FAIL, "the tables differ between local and remote: nothing was written");
+	else if (r->nconflicts)
+		k = sc_report_add(rep, "tenant_sync", SC_CHECK_FAIL, "%lld conflicts left as they are", r->nconflicts);
+	else
+		k = sc_report_add(rep, "tenant_sync", SC_CHECK_OK, "%s", r->written ? "done" : "nothing written");
+	sc_check_metric(k, "conflicts", (double)r->nconflicts, "");
 }
 
 static int run(sc_ctx *ctx, int argc, char **argv)
@@ -195,19 +185,24 @@ static int run(sc_ctx *ctx, int argc, char **argv)
 	c.ctx = ctx;
 	c.ts.tenant_column = "tenant_id";
 	c.ts.updated_column = "updated_at";
+	c.ts.direction = -1;
+	c.ts.conflict = -1;
 	int first, rc;
-	if (!sc_cli_start(ctx, argc, argv, on_opt, &c, &first, &rc))
+	if (!sc_cli_start(ctx, argc, argv, &c, &first, &rc))
 		goto out;
 	rc = SC_EXIT_USAGE;
 	if (first < argc) {
 		rc = sc_cli_usage_error(ctx, "unexpected argument '%s'", argv[first]);
 		goto out;
 	}
-	if (!c.have_direction) {
+	bool have_conflict = c.ts.conflict >= 0;
+	if (c.ts.conflict < 0)
+		c.ts.conflict = SC_TS_SKIP;
+	if (c.ts.direction < 0) {
 		rc = sc_cli_usage_error(ctx, "--direction to-remote|to-local|both is required");
 		goto out;
 	}
-	if (!c.ntables) {
+	if (!c.tables.n) {
 		rc = sc_cli_usage_error(ctx, "name the tables to sync: --table NAME (repeatable)");
 		goto out;
 	}
@@ -217,15 +212,15 @@ static int run(sc_ctx *ctx, int argc, char **argv)
 					"use --direction to-remote or to-local with --delete");
 		goto out;
 	}
-	if (c.have_conflict && c.ts.direction != SC_TS_BOTH) {
+	if (have_conflict && c.ts.direction != SC_TS_BOTH) {
 		rc = sc_cli_usage_error(ctx, "--conflict applies to --direction both; with %s the source side wins",
 					c.ts.direction == SC_TS_TO_REMOTE ? "to-remote" : "to-local");
 		goto out;
 	}
-	for (size_t i = 0; i < c.ntables; i++)
+	for (size_t i = 0; i < c.tables.n; i++)
 		for (size_t k = 0; k < i; k++)
-			if (!strcmp(c.tables[i], c.tables[k])) {
-				rc = sc_cli_usage_error(ctx, "--table %s is given twice", c.tables[i]);
+			if (!strcmp(c.tables.v[i], c.tables.v[k])) {
+				rc = sc_cli_usage_error(ctx, "--table %s is given twice", c.tables.v[i]);
 				goto out;
 			}
 	if ((rc = sc_ctx_load_config(ctx)) != 0)
@@ -252,13 +247,13 @@ static int run(sc_ctx *ctx, int argc, char **argv)
 	}
 	c.ts.local = uri[0];
 	c.ts.remote = uri[1];
-	c.ts.tables = c.tables;
-	c.ts.ntables = c.ntables;
-	c.ts.tenants = c.tenants;
-	c.ts.ntenants = c.ntenants;
-	c.ts.key = c.key;
-	c.ts.nkey = c.nkey;
-	c.ts.timeout_s = ctx->timeout;
+	c.ts.tables = c.tables.v;
+	c.ts.ntables = c.tables.n;
+	c.ts.tenants = c.tenants.v;
+	c.ts.ntenants = c.tenants.n;
+	c.ts.key = c.key.v;
+	c.ts.nkey = c.key.n;
+	c.ts.timeout_s = (int)ctx->timeout;
 	c.ts.ud = &c;
 	if (c.ts.dry_run && ctx->verbose) {
 		c.ts.on_key = on_key;
@@ -274,27 +269,26 @@ static int run(sc_ctx *ctx, int argc, char **argv)
 	if (x != 0) {
 		rc = sc_cli_fail(ctx, &err);
 	} else {
-		if (ctx->json) {
-			cJSON *j = sc_ts_json(&c.ts, &r);
-			if (c.keys) {
-				cJSON_AddItemToObject(j, "keys", c.keys);
-				c.keys = NULL;
-			}
-			char *s = cJSON_Print(j);
-			puts(s);
-			free(s);
-			cJSON_Delete(j);
-		} else {
-			print_text(&c, &r);
+		cJSON *j = sc_ts_json(&c.ts, &r);
+		if (c.keys) {
+			cJSON_AddItemToObject(j, "keys", c.keys);
+			c.keys = NULL;
 		}
-		rc = r.nproblems || r.nconflicts ? SC_EXIT_PROBLEM : SC_EXIT_OK;
+		sc_report rep;
+		sc_report_init(&rep);
+		result_report(&c, &r, &rep);
+		struct ts_show show = { &c, &r };
+		sc_out out = { .report = &rep, .json = j, .text = print_text, .data = &show,
+			       .rc = r.nproblems || r.nconflicts ? SC_EXIT_PROBLEM : SC_EXIT_OK };
+		rc = sc_cli_output(ctx, &out);
+		sc_report_free(&rep);
 	}
 	sc_ts_result_free(&r);
 out:
 	cJSON_Delete(c.keys);
-	free(c.tables);
-	free(c.tenants);
-	free(c.key);
+	sc_list_free(&c.tables);
+	sc_list_free(&c.tenants);
+	sc_list_free(&c.key);
 	free(c.key_text);
 	return rc;
 }
@@ -303,7 +297,7 @@ static const char *const usage[] = {
 	"tenant-sync --direction to-remote|to-local|both --table NAME [--table NAME]..",
 	"            [--local URI] [--remote URI] [--tenant ID].. [--tenant-column COL]",
 	"            [--conflict skip|newer|local|remote] [--updated-column COL] [--key COL,..]",
-	"            [--delete] [--dry-run] [--wait SECONDS] [--json]",
+	"            [--delete] [--dry-run] [--wait SECONDS] [--format FORMAT]",
 	NULL,
 };
 
@@ -320,6 +314,6 @@ const sc_cmd cmd_tenant_sync = {
 		"database gets all of its changes in one transaction or none; one run at a time\n"
 		"per database (advisory lock: exit 3, or --wait).",
 	.opts = opts,
-	.reports = true,
+	.formats = SC_FMT_ALL,
 	.run = run,
 };

@@ -31,6 +31,7 @@
 
 #include "buf.h"
 #include "clientschema_int.h"
+#include "json.h"
 
 /* ---- JavaScript objects: insertion order, array indices first ---- */
 
@@ -266,7 +267,8 @@ int sc_cs_source_load(sc_pg *pg, sc_cs_source *out, sc_error *err)
 			sc_cs_source_table *t = &out->tables[out->ntables++];
 			t->schema = sc_xstrdup(PQgetvalue(r, i, 0));
 			t->name = sc_xstrdup(PQgetvalue(r, i, 1));
-			cJSON *cols = cJSON_Parse(PQgetvalue(r, i, 3));
+			char why[160];
+			cJSON *cols = sc_json_parse(PQgetvalue(r, i, 3), (size_t)PQgetlength(r, i, 3), why, sizeof why);
 			/* StaticSchema keys the columns by name (an object). */
 			cs_jsmap cm = { NULL, 0 };
 			sc_cs_source_column *tmp = sc_xcalloc((size_t)cJSON_GetArraySize(cols) + 1, sizeof *tmp);

@@ -18,6 +18,7 @@
 
 #include "buf.h"
 #include "clientschema_int.h"
+#include "json.h"
 
 /* ---- values, as the service's JavaScript holds them ---- */
 
@@ -389,13 +390,10 @@ static void collect_numbers(jdoc *d, const cJSON *n)
 static bool jdoc_parse(lctx *L, jdoc *d, const char *text)
 {
 	memset(d, 0, sizeof d[0]);
-	const char *end = NULL;
-	d->root = cJSON_ParseWithOpts(text, &end, false);
-	while (d->root && end && isspace((unsigned char)*end))
-		end++;
-	if (!d->root || (end && *end)) {
-		cJSON_Delete(d->root);
-		d->root = NULL;
+	/* As JSON.parse: raw controls in strings and trailing text refused. */
+	char why[160];
+	d->root = sc_json_parse(text, strlen(text), why, sizeof why);
+	if (!d->root) {
 		throw_js(L, "invalid JSON");
 		return false;
 	}
@@ -772,7 +770,8 @@ static sval call_static(lctx *L, const char *fn, const lval *args, size_t n)
 		char *t = as_text(a);
 		if (!t)
 			return v_int(0);
-		cJSON *j = cJSON_Parse(t);
+		char why[160];
+		cJSON *j = sc_json_parse(t, strlen(t), why, sizeof why);
 		free(t);
 		bool ok = j != NULL;
 		cJSON_Delete(j);

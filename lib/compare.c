@@ -11,6 +11,8 @@
 #include <sqlite3.h>
 
 #include "buf.h"
+#include "json.h"
+#include "rowhash.h"
 #include "rules.h"
 #include "util.h"
 #include "yamldoc.h"
@@ -21,6 +23,7 @@ void sc_cmp_result_free(sc_cmp_result *r)
 		sc_cmp_table *t = &r->tables[i];
 		free(t->name);
 		free(t->note);
+		free(t->server_table);
 		free(t->local_sum);
 		free(t->server_sum);
 		for (size_t k = 0; k < t->n_only_local; k++)
@@ -568,6 +571,23 @@ static int sqlite_count(sqlite3 *db, const char *sql, long long *out)
 	return rc == SQLITE_ROW ? 0 : -1;
 }
 
+/* The read-only URI of a file (SQLite's URI rules, sqlite.org/uri.html):
+ * '%', '?' and '#' escaped, so a name holding them is still the name; an
+ * absolute path after "file://" (an empty authority), so "//x" is a path. */
+static char *sqlite_ro_uri(const char *path)
+{
+	sc_buf b = SC_BUF_INIT;
+	sc_buf_puts(&b, path[0] == '/' ? "file://" : "file:");
+	for (const char *p = path; *p; p++) {
+		if (*p == '%' || *p == '?' || *p == '#')
+			sc_buf_printf(&b, "%%%02X", (unsigned char)*p);
+		else
+			sc_buf_putc(&b, *p);
+	}
+	sc_buf_puts(&b, "?mode=ro");
+	return sc_buf_take(&b);
+}
+
 static char *sqlite_ident(const char *name)
 {
 	char *q = sqlite3_mprintf("\"%w\"", name);
@@ -597,6 +617,7 @@ static int server_counts(sc_pg *server, sc_cmp_result *r, const scopes *sc, sc_e
 		PQclear(res);
 		if (!qname)
 			continue; /* server -1: missing */
+		t->server_table = sc_xstrdup(qname);
 		char *sql;
 		PGresult *cnt;
 		if (s && !s->reason) {
@@ -635,10 +656,10 @@ int sc_compare_sqlite(const char *path, sc_pg *server, const sc_cmp_opts *o, sc_
 		return -1;
 	}
 	/* Read-only: neither the file nor its -wal is ever written. */
-	char *uri = sqlite3_mprintf("file:%s?mode=ro", path);
+	char *uri = sqlite_ro_uri(path);
 	sqlite3 *db = NULL;
 	int rc = sqlite3_open_v2(uri, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL);
-	sqlite3_free(uri);
+	free(uri);
 	if (rc != SQLITE_OK) {
 		sc_error_set(err, SC_EXIT_USAGE, "cannot open client database %s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
 		sqlite3_close(db);
@@ -713,22 +734,33 @@ int sc_compare_sqlite(const char *path, sc_pg *server, const sc_cmp_opts *o, sc_
 	}
 	if (r->powersync) {
 		sqlite3_stmt *s;
-		if (sqlite3_prepare_v2(db, "SELECT json_extract(data, '$.type'), json_extract(data, '$.op'), count(*)"
-					   " FROM ps_crud GROUP BY 1, 2", -1, &s, NULL) == SQLITE_OK) {
+		/* Each upload's JSON read here (lib/json.h), not by SQLite's
+		 * json_extract, which cuts a string at an escaped NUL: a type
+		 * "lists\u0000x" is its own type, never the table lists. */
+		if (sqlite3_prepare_v2(db, "SELECT data, count(*) FROM ps_crud GROUP BY data", -1, &s, NULL) == SQLITE_OK) {
 			while (sqlite3_step(s) == SQLITE_ROW) {
-				const char *type = (const char *)sqlite3_column_text(s, 0);
-				const char *op = (const char *)sqlite3_column_text(s, 1);
-				long long n = sqlite3_column_int64(s, 2);
+				const char *data = (const char *)sqlite3_column_text(s, 0);
+				cJSON *j = data ? sc_json_parse(data, (size_t)sqlite3_column_bytes(s, 0), NULL, 0) : NULL;
+				const cJSON *jt = cJSON_GetObjectItemCaseSensitive(j, "type");
+				const cJSON *jo = cJSON_GetObjectItemCaseSensitive(j, "op");
+				const char *type = cJSON_IsString(jt) ? jt->valuestring : NULL;
+				const char *op = cJSON_IsString(jo) ? jo->valuestring : NULL;
+				long long n = sqlite3_column_int64(s, 1);
 				if (!type)
 					type = "?";
-				cJSON *per = cJSON_GetObjectItem(r->pending_by_op, type);
+				cJSON *per = cJSON_GetObjectItemCaseSensitive(r->pending_by_op, type);
 				if (!per)
 					per = cJSON_AddObjectToObject(r->pending_by_op, type);
-				cJSON_AddNumberToObject(per, op ? op : "?", (double)n);
+				cJSON *count = cJSON_GetObjectItemCaseSensitive(per, op ? op : "?");
+				if (count)
+					cJSON_SetNumberValue(count, count->valuedouble + (double)n);
+				else
+					cJSON_AddNumberToObject(per, op ? op : "?", (double)n);
 				r->pending_total += n;
 				sc_cmp_table *t = find_table(r, type);
 				if (t)
 					t->pending += n;
+				cJSON_Delete(j);
 			}
 			sqlite3_finalize(s);
 		}
@@ -761,7 +793,7 @@ int sc_compare_sqlite(const char *path, sc_pg *server, const sc_cmp_opts *o, sc_
 			sc_cmp_table *t = &r->tables[i];
 			/* Equal counts can still hide different ids: every table
 			 * present on both sides with rows is merged. */
-			if (t->local < 0 || t->server < 0 || t->note || (t->local == 0 && t->server == 0))
+			if (t->local < 0 || t->server < 0 || !t->server_table || t->note || (t->local == 0 && t->server == 0))
 				continue;
 			char *tbl = sc_xasprintf(r->powersync ? "ps_data__%s" : "%s", t->name);
 			char *qi = sqlite_ident(tbl);
@@ -780,7 +812,7 @@ int sc_compare_sqlite(const char *path, sc_pg *server, const sc_cmp_opts *o, sc_
 					s = &sc.v[k];
 			char *ssql = s && !s->reason && s->nparts
 					     ? sc_xasprintf("SELECT id FROM (SELECT DISTINCT id FROM (%s) s) d ORDER BY id COLLATE \"C\"", s->sql.data)
-					     : sc_xasprintf("SELECT id::text AS id FROM %s ORDER BY id::text COLLATE \"C\"", t->name);
+					     : sc_xasprintf("SELECT id::text AS id FROM %s ORDER BY id::text COLLATE \"C\"", t->server_table);
 			int mrc = pg_stream(&b, server, ssql, s && !s->reason ? (int)s->nparams : 0,
 					    s && !s->reason ? (const char *const *)s->params : NULL, err);
 			if (mrc == 0)
@@ -814,13 +846,45 @@ out:
 
 /* ---- Postgres against Postgres ---- */
 
-static int pg_side(sc_pg *pg, const sc_cmp_opts *o, sc_cmp_result *r, bool local, sc_error *err)
+/* The content hash of one table: the sum of each row's 64-bit hash, so row
+ * order does not matter, by the method both servers agreed on
+ * (lib/rowhash.h), over the columns in name order. */
+static char *checksum_query(sc_pg *pg, const char *oid, const char *qtable, bool values, sc_error *err)
+{
+	const char *p[] = { oid };
+	/* Before 12, name is not collatable and there is no collisdeterministic. */
+	PGresult *res = sc_pg_exec(pg, pg->server_version >= 120000
+		? "SELECT a.attname, a.atttypid::int, coalesce(co.collisdeterministic, true) FROM pg_attribute a"
+		  " LEFT JOIN pg_collation co ON co.oid = a.attcollation"
+		  " WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attname COLLATE \"C\""
+		: "SELECT a.attname, a.atttypid::int, true FROM pg_attribute a"
+		  " WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attname::text COLLATE \"C\"",
+		1, p, err);
+	if (!res)
+		return NULL;
+	size_t n = (size_t)PQntuples(res);
+	sc_hash_col *cols = sc_xcalloc(n + 1, sizeof *cols);
+	for (size_t i = 0; i < n; i++)
+		cols[i] = (sc_hash_col){ sc_pg_get(res, (int)i, 0), (unsigned)sc_pg_get_ll(res, (int)i, 1, 0),
+					 sc_pg_get_bool(res, (int)i, 2) };
+	char *h = sc_row_hash_sql(pg, "t", cols, n, values);
+	char *sql = values
+		? sc_xasprintf("SELECT count(*), 'h' || coalesce(sum(%s::numeric), 0)::text FROM %s t", h, qtable)
+		: sc_xasprintf("SELECT count(*), 'm' || coalesce(sum(('x' || substr(%s, 1, 16))::bit(64)::bigint::numeric), 0)::text"
+			       " FROM %s t", h, qtable);
+	free(h);
+	free(cols);
+	PQclear(res);
+	return sql;
+}
+
+static int pg_side(sc_pg *pg, const sc_cmp_opts *o, sc_cmp_result *r, bool local, bool values, sc_error *err)
 {
 	if (sc_pg_canonical_session(pg, err) != 0 ||
 	    sc_pg_command(pg, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL, err) != 0)
 		return -1;
 	const char *p[] = { o->schema ? o->schema : "public" };
-	PGresult *tabs = sc_pg_exec(pg, "SELECT c.relname, format('%I.%I', n.nspname, c.relname) FROM pg_class c"
+	PGresult *tabs = sc_pg_exec(pg, "SELECT c.relname, format('%I.%I', n.nspname, c.relname), c.oid::text FROM pg_class c"
 					" JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind IN ('r', 'p')"
 					" ORDER BY 1", 1, p, err);
 	if (!tabs)
@@ -831,36 +895,10 @@ static int pg_side(sc_pg *pg, const sc_cmp_opts *o, sc_cmp_result *r, bool local
 		if (!wanted(o, name))
 			continue;
 		sc_cmp_table *t = add_table(r, name);
-		/* The content hash: the sum of each row's 64-bit hash, so row
-		 * order does not matter. hash_record_extended hashes the values
-		 * (no text formatting, no session settings); a table with a
-		 * column type that has no hash function falls back to an md5 of
-		 * the row's text, under the identical session settings. */
-		PGresult *res = NULL;
-		if (o->checksum) {
-			char *sql = sc_xasprintf("SELECT count(*), 'h' || coalesce(sum(hash_record_extended(t, 0)::numeric), 0)::text"
-						 " FROM %s t", sc_pg_get(tabs, i, 1));
-			sc_error ignore;
-			sc_pg_command(pg, "SAVEPOINT checksum", 0, NULL, &ignore);
-			res = pg->server_version >= 140000 ? sc_pg_exec(pg, sql, 0, NULL, &ignore) : NULL;
-			free(sql);
-			if (!res) {
-				if (!pg->conn || PQstatus(pg->conn) != CONNECTION_OK) {
-					*err = ignore;
-					rc = -1;
-					break;
-				}
-				sc_pg_command(pg, "ROLLBACK TO SAVEPOINT checksum", 0, NULL, &ignore);
-				sql = sc_xasprintf("SELECT count(*), 'm' || coalesce(sum(('x' || substr(md5(t::text), 1, 16))::bit(64)::bigint::numeric), 0)::text"
-						   " FROM %s t", sc_pg_get(tabs, i, 1));
-				res = sc_pg_exec(pg, sql, 0, NULL, err);
-				free(sql);
-			}
-		} else {
-			char *sql = sc_xasprintf("SELECT count(*) FROM %s", sc_pg_get(tabs, i, 1));
-			res = sc_pg_exec(pg, sql, 0, NULL, err);
-			free(sql);
-		}
+		char *sql = o->checksum ? checksum_query(pg, sc_pg_get(tabs, i, 2), sc_pg_get(tabs, i, 1), values, err)
+					: sc_xasprintf("SELECT count(*) FROM %s", sc_pg_get(tabs, i, 1));
+		PGresult *res = sql ? sc_pg_exec(pg, sql, 0, NULL, err) : NULL;
+		free(sql);
 		if (!res) {
 			rc = -1;
 			break;
@@ -906,6 +944,7 @@ typedef struct side_job {
 	const sc_cmp_opts *o;
 	sc_cmp_result part;
 	bool local;
+	bool values;       /* the hash method both sides use */
 	int rc;
 	sc_error err;
 } side_job;
@@ -913,7 +952,7 @@ typedef struct side_job {
 static void *side_thread(void *arg)
 {
 	side_job *j = arg;
-	j->rc = pg_side(j->pg, j->o, &j->part, j->local, &j->err);
+	j->rc = pg_side(j->pg, j->o, &j->part, j->local, j->values, &j->err);
 	return NULL;
 }
 
@@ -931,6 +970,8 @@ int sc_compare_pg(sc_pg *local, sc_pg *server, const sc_cmp_opts *o, sc_cmp_resu
 	jobs[0].local = true;
 	jobs[1].pg = server;
 	jobs[0].o = jobs[1].o = o;
+	/* One hash method for both sides, or equal rows hash differently. */
+	jobs[0].values = jobs[1].values = sc_row_hash_values(local->server_version, server->server_version);
 	pthread_t th;
 	bool threaded = pthread_create(&th, NULL, side_thread, &jobs[0]) == 0;
 	if (!threaded)
@@ -1225,10 +1266,10 @@ int sc_client_schema_read(const char *path, int timeout_s, sc_client_schema *out
 		sc_error_set(err, SC_EXIT_USAGE, "cannot read client database %s: no such file", path);
 		return -1;
 	}
-	char *uri = sqlite3_mprintf("file:%s?mode=ro", path);
+	char *uri = sqlite_ro_uri(path);
 	sqlite3 *db = NULL;
 	int rc = sqlite3_open_v2(uri, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL);
-	sqlite3_free(uri);
+	free(uri);
 	if (rc != SQLITE_OK) {
 		sc_error_set(err, SC_EXIT_USAGE, "cannot open client database %s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
 		sqlite3_close(db);
@@ -1260,7 +1301,8 @@ int sc_client_schema_read(const char *path, int timeout_s, sc_client_schema *out
 	out->untyped = cJSON_CreateObject();
 	if (ret == 0 && sqlite3_prepare_v2(db, "SELECT type, count(*) FROM ps_untyped GROUP BY type", -1, &s, NULL) == SQLITE_OK) {
 		while (sqlite3_step(s) == SQLITE_ROW)
-			cJSON_AddNumberToObject(out->untyped, (const char *)sqlite3_column_text(s, 0), (double)sqlite3_column_int64(s, 1));
+			if (sqlite3_column_text(s, 0))
+				cJSON_AddNumberToObject(out->untyped, (const char *)sqlite3_column_text(s, 0), (double)sqlite3_column_int64(s, 1));
 		sqlite3_finalize(s);
 	} else if (ret == 0) {
 		sc_error_set(err, SC_EXIT_USAGE, "%s is not a PowerSync client database (no ps_untyped table)", path);

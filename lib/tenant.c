@@ -9,6 +9,7 @@
 
 #include "buf.h"
 #include "pg.h"
+#include "rowhash.h"
 #include "util.h"
 
 #define BATCH "20000"
@@ -325,9 +326,10 @@ static int read_side(run *R, int s, tab *t)
 		  " pg_get_serial_sequence($2, a.attname), a.atttypid::int, coalesce(co.collisdeterministic, true)"
 		  " FROM pg_attribute a LEFT JOIN pg_collation co ON co.oid = a.attcollation"
 		  " WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attname COLLATE \"C\""
+		/* Before 12, name is not collatable: it sorts through text. */
 		: "SELECT a.attname, format_type(a.atttypid, a.atttypmod), false, a.attidentity,"
 		  " pg_get_serial_sequence($2, a.attname), a.atttypid::int, true FROM pg_attribute a"
-		  " WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attname COLLATE \"C\"",
+		  " WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attname::text COLLATE \"C\"",
 		2, p2, R->err);
 	if (!r)
 		return -1;
@@ -377,50 +379,21 @@ static long find_synced(const tab *t, const char *name)
 	return -1;
 }
 
-/* Types whose own extended hash function sees everything their text
- * shows (no display scale, no -0, no time zone, no structure it skips),
- * so equal hashes on the two servers mean equal values; hashing them
- * skips the text output. Not jsonb (its hash ignores where a nested
- * container ends: {"a": {"b": 1}, "c": 2} and {"a": {"b": 1, "c": 2}}
- * collide) and not arrays (their hash ignores dimensions and bounds):
- * those, and every other type, are hashed through their text. */
-static bool hash_by_value(const col *c)
-{
-	static const unsigned ok[] = { 16, 17, 20, 21, 23, 25, 26, 1042, 1043, 1082, 1083, 1114, 1184, 2950 };
-	if (!c->deterministic)
-		return false;
-	for (size_t i = 0; i < sizeof ok / sizeof *ok; i++)
-		if (c->typid == ok[i])
-			return true;
-	return false;
-}
-
-/* The row hash: hash_record_extended over the values (PG 14 and later on
- * both sides), each column of another type entering as a 64-bit hash of
- * its text (hashtextextended, byte-wise; half the cost of md5) under the
- * canonical session settings; before 14, the md5 of the whole row's text. */
+/* The row hash both servers agree on (lib/rowhash.h), over the synced
+ * columns in name order. */
 static void row_hash(run *R, tab *t)
 {
-	sc_buf h = SC_BUF_INIT;
-	bool values = R->pg[0]->server_version >= 140000 && R->pg[1]->server_version >= 140000;
 	t->binary = R->pg[0]->server_version / 10000 == R->pg[1]->server_version / 10000;
-	if (values)
-		sc_buf_puts(&h, "hash_record_extended(ROW(");
-	else
-		sc_buf_printf(&h, "md5(ROW(%s)::text)", t->tcollist);
+	sc_hash_col *hc = sc_xcalloc(t->ncols + 1, sizeof *hc);
 	for (size_t i = 0; i < t->ncols; i++) {
 		const col *c = t->cols[i];
 		if (c->typid >= 16384) /* user-defined: binary COPY would carry its oid */
 			t->binary = false;
-		if (!values)
-			continue;
-		char *q = qi(R->pg[0], c->name);
-		sc_buf_printf(&h, hash_by_value(c) ? "%st.%s" : "%shashtextextended(t.%s::text COLLATE \"C\", 0)", i ? ", " : "", q);
-		free(q);
+		hc[i] = (sc_hash_col){ c->name, c->typid, c->deterministic };
 	}
-	if (values)
-		sc_buf_puts(&h, "), 0)");
-	t->hash = sc_buf_take(&h);
+	t->hash = sc_row_hash_sql(R->pg[0], "t", hc, t->ncols,
+				  sc_row_hash_values(R->pg[0]->server_version, R->pg[1]->server_version));
+	free(hc);
 }
 
 /* Columns matched by name, the key, the scope. Differences between the

@@ -1,8 +1,8 @@
 /* `tenant-sync`: keep the tenant records of two Postgres databases in step.
  *
  * Each database is read in one REPEATABLE READ snapshot; rows are matched by
- * key and compared by an md5 of the row's text computed on each server
- * (canonical session settings on both), streamed in key order through
+ * key and compared by a hash computed on each server (lib/rowhash.h, one
+ * method for both; canonical session settings on both), streamed in key order through
  * cursors and merged here in constant memory. Only the rows that differ
  * travel, over COPY, into temporary tables, and are applied in one
  * transaction per database (INSERT / UPDATE / DELETE), parents first. */

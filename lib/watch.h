@@ -63,12 +63,15 @@ typedef struct sc_watch_stats {
 } sc_watch_stats;
 
 /* Checks what watch needs (wal_level, free slots and senders, REPLICATION,
- * the publication); adds the failing ones to r with their hints. Returns
- * the number of failing checks, or -1 when the queries failed (err). */
-int sc_watch_preflight(sc_pg *pg, const char *publication, sc_report *r, sc_error *err);
+ * the publication, and for `probe` a server of 14 or later: pgoutput carries
+ * no logical messages before, pg.probe); adds the failing ones to r with
+ * their hints. Returns the number of failing checks, or -1 when the queries
+ * failed (err). */
+int sc_watch_preflight(sc_pg *pg, const char *publication, bool probe, sc_report *r, sc_error *err);
 
 /* Streams until a stop condition. -1 with err on failure (exit 1 for what
- * the server refused, 3 for connection loss). */
+ * the server refused, or a probe on a server before 14; 3 for connection
+ * loss). */
 int sc_watch_run(const char *conninfo, const char *what, const sc_watch_opts *o,
 		 const sc_watch_callbacks *cb, sc_watch_stats *stats, sc_error *err);
 void sc_watch_stats_free(sc_watch_stats *s);

@@ -18,7 +18,9 @@ teardown_file() {
 	pg_stop "$REPLICA_DIR"
 }
 
-@test "a healthy server passes every settings check (exit 0)" {
+@test "a healthy server passes every settings check (exit 0), even --strict" {
+	sc slots --db "$LOGICAL_URI" --strict
+	expect_status 0
 	sc slots --db "$LOGICAL_URI" --json
 	expect_status 0
 	[ "$(json_get "d['status']")" = ok ]
@@ -60,10 +62,18 @@ teardown_file() {
 	[ "$retained" -gt 65536 ]
 }
 
-@test "the same slot under the default 1GB limit is ok" {
+@test "the same slot under the default 1GB limit warns: with max_slot_wal_keep_size = -1 it can fill the disk (exit 0)" {
 	sc slots --db "$LOGICAL_URI" --json
 	expect_status 0
-	[ "$(check_field pg.slot.powersync_1_a3f2 status)" = ok ]
+	[ "$(check_field pg.slot.powersync_1_a3f2 status)" = warn ]
+	[[ "$(check_field pg.slot.powersync_1_a3f2 message)" == "inactive slot powersync_1_a3f2 retains "*" of WAL with no limit (max_slot_wal_keep_size = -1): it can fill the disk if its consumer does not come back" ]]
+	[ "$(check_field pg.slot.powersync_1_a3f2 hint)" = "cap what a slot may retain: ALTER SYSTEM SET max_slot_wal_keep_size = '10GB'; SELECT pg_reload_conf(); (and if its consumer is gone for good: syncctl slots drop powersync_1_a3f2)" ]
+	# The settings check shows the default as unlimited retention.
+	[ "$(check_field pg.max_slot_wal_keep_size status)" = ok ]
+	[ "$(check_field pg.max_slot_wal_keep_size message)" = "max_slot_wal_keep_size = -1: unlimited retention, a slot keeps all the WAL its consumer has not confirmed" ]
+	[ "$(json_get "[c for c in d['checks'] if c['id']=='pg.max_slot_wal_keep_size'][0]['details']")" = '{"max_slot_wal_keep_size": "-1", "bytes": -1, "unlimited": true}' ]
+	sc slots --db "$LOGICAL_URI" --strict
+	expect_status 1
 }
 
 @test "the human report shows the slot table before the checks" {
@@ -71,7 +81,7 @@ teardown_file() {
 	expect_status 0
 	[[ "$output" == *"SLOT"*"PLUGIN"*"WAL_STATUS"* ]]
 	[[ "$output" == *"powersync_1_a3f2  test_decoding"* ]]
-	[[ "$output" == *"OK: 0 failed"* ]]
+	[[ "$output" == *"OK with warnings: 0 failed, 1 warnings"* ]]
 }
 
 @test "-q prints nothing when every check passes" {

@@ -37,10 +37,14 @@ expect_status() {
 	fi
 }
 
+# Debian's python3, which has python3-mockupdb and python3-jwcrypto (and
+# starts at once, where a python3 on PATH may be a slow shim).
+PY=/usr/bin/python3
+
 # jq-free JSON queries: json_get EXPR reads $output as JSON and prints the
 # Python expression's value (d is the document).
 json_get() {
-	python3 -c 'import json,sys; d=json.load(sys.stdin); v=eval(sys.argv[1]); print(json.dumps(v) if isinstance(v,(dict,list,bool)) or v is None else v)' "$1" <<<"$output"
+	$PY -c 'import json,sys; d=json.load(sys.stdin); v=eval(sys.argv[1]); print(json.dumps(v) if isinstance(v,(dict,list,bool)) or v is None else v)' "$1" <<<"$output"
 }
 
 # check_field ID FIELD: a field of the check with that id.
@@ -65,8 +69,6 @@ q() {
 	psql "$uri" -X -q -v ON_ERROR_STOP=1 -At "$@"
 }
 
-# Debian's python3, which has python3-mockupdb and python3-jwcrypto.
-PY=/usr/bin/python3
 
 # start_server SCRIPT ARGS..: a test server from tests/lib in the
 # background; its port in $PORT, its pid in $SPID.
@@ -75,8 +77,10 @@ start_server() {
 	shift
 	$PY "$ROOT/tests/lib/$script" "$@" >"$BATS_TEST_TMPDIR/port" 2>"$BATS_TEST_TMPDIR/server.err" &
 	SPID=$!
-	for _ in $(seq 100); do
+	# Up to 20 s: python3 with its imports starts slowly on a loaded machine.
+	for _ in $(seq 400); do
 		[ -s "$BATS_TEST_TMPDIR/port" ] && break
+		kill -0 "$SPID" 2>/dev/null || break
 		sleep 0.05
 	done
 	PORT=$(head -1 "$BATS_TEST_TMPDIR/port")

@@ -1,4 +1,5 @@
 /* Unit tests: the report model and its renderers. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -104,10 +105,99 @@ static void table_aligns_utf8_cells(void **state)
 	sc_table_free(&t);
 }
 
+static void nagios_status_line_perfdata_and_codes(void **state)
+{
+	(void)state;
+	sc_report r;
+	sc_report_init(&r);
+	sc_check *c = sc_report_add(&r, "pg.slot.s1", SC_CHECK_OK, "active slot s1 | fine");
+	sc_check_metric(c, "lag_bytes", 1024, "B");
+	int code;
+	char *s = sc_report_render_nagios(&r, false, &code);
+	assert_int_equal(code, 0);
+	assert_non_null(strstr(s, "SYNCCTL OK - 1 checks ok | failed=0;;;0 warnings=0;;;0 ok=1;;;0 pg.slot.s1_lag_bytes=1024B;;; duration="));
+	assert_non_null(strstr(s, "\nOK pg.slot.s1: active slot s1 / fine\n"));
+	free(s);
+	sc_check_set_hint(sc_report_add(&r, "storage.keepalive", SC_CHECK_WARN, "old"), "look");
+	s = sc_report_render_nagios(&r, false, &code);
+	assert_int_equal(code, 1);
+	assert_non_null(strstr(s, "SYNCCTL WARNING - 1 warnings: storage.keepalive old |"));
+	assert_non_null(strstr(s, "\nWARNING storage.keepalive: old (fix: look)\n"));
+	free(s);
+	s = sc_report_render_nagios(&r, true, &code);
+	assert_int_equal(code, 2);
+	free(s);
+	sc_report_add(&r, "it's odd=1", SC_CHECK_FAIL, "bad\nline");
+	sc_check_metric(&r.checks[2], "rows", 3, "");
+	sc_check_metric(&r.checks[2], "safe_bytes", 858993459.2, "B");
+	sc_check_metric(&r.checks[2], "nan", NAN, "");
+	s = sc_report_render_nagios(&r, false, &code);
+	assert_int_equal(code, 2);
+	assert_non_null(strstr(s, "SYNCCTL CRITICAL - 1 failed: it's odd=1 bad line |"));
+	assert_non_null(strstr(s, " 'it''s odd_1_rows'=3;;; "));
+	assert_non_null(strstr(s, " 'it''s odd_1_safe_bytes'=858993459.200B;;; 'it''s odd_1_nan'=U;;; "));
+	free(s);
+	sc_report_free(&r);
+	sc_report_init(&r);
+	sc_report_add(&r, "a", SC_CHECK_SKIP, "nothing");
+	s = sc_report_render_nagios(&r, false, &code);
+	assert_int_equal(code, 3);
+	assert_non_null(strstr(s, "SYNCCTL UNKNOWN - nothing was checked"));
+	free(s);
+	sc_report_free(&r);
+	s = sc_report_nagios_unknown("cannot connect | to x");
+	assert_string_equal(s, "SYNCCTL UNKNOWN - cannot connect / to x\n");
+	free(s);
+}
+
+static void prometheus_exposition_escapes_labels(void **state)
+{
+	(void)state;
+	sc_report r;
+	sc_report_init(&r);
+	sc_check *c = sc_report_add(&r, "pg.slot.\"q\\", SC_CHECK_FAIL, "x");
+	c->group = "source";
+	sc_check_metric(c, "retained_bytes", 2048, "B");
+	sc_report_add(&r, "b", SC_CHECK_SKIP, "y");
+	sc_check_metric(&r.checks[1], "ratio", 0.25, "");
+	sc_check_metric(&r.checks[1], "unknown_value", NAN, "");
+	sc_check_metric(&r.checks[1], "big", INFINITY, "");
+	char *s = sc_report_render_prometheus(&r, "slots", 1700000000.5, 1);
+	assert_non_null(strstr(s, "# TYPE syncctl_check_status gauge\n"));
+	assert_non_null(strstr(s, "syncctl_check_status{check=\"pg.slot.\\\"q\\\\\",group=\"source\"} 2\n"));
+	assert_non_null(strstr(s, "syncctl_check_status{check=\"b\",group=\"slots\"} 3\n"));
+	assert_non_null(strstr(s, "# TYPE syncctl_retained_bytes gauge\nsyncctl_retained_bytes{check=\"pg.slot.\\\"q\\\\\",group=\"source\"} 2048\n"));
+	assert_non_null(strstr(s, "syncctl_status{command=\"slots\"} 2\n"));
+	assert_non_null(strstr(s, "syncctl_run_timestamp_seconds{command=\"slots\"} 1700000000.500\n"));
+	assert_non_null(strstr(s, "syncctl_exit_code{command=\"slots\"} 1\n"));
+	assert_non_null(strstr(s, "syncctl_ratio{check=\"b\",group=\"slots\"} 0.25\n"));
+	assert_non_null(strstr(s, "syncctl_unknown_value{check=\"b\",group=\"slots\"} NaN\n"));
+	assert_non_null(strstr(s, "syncctl_big{check=\"b\",group=\"slots\"} +Inf\n"));
+	free(s);
+	sc_report_free(&r);
+}
+
+static void text_groups_checks_under_their_group(void **state)
+{
+	(void)state;
+	sc_report r;
+	sc_report_init(&r);
+	sc_report_add(&r, "pg.connect", SC_CHECK_OK, "up")->group = "source";
+	sc_report_add(&r, "rules.file", SC_CHECK_FAIL, "bad")->group = "rules";
+	sc_render_opts o = { false, false, false, false, true };
+	char *s = sc_report_render_text(&r, &o);
+	assert_string_equal(s, "source\n  ok    pg.connect  up\n\nrules\n  FAIL  rules.file  bad\n");
+	free(s);
+	sc_report_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(worst_status_ignores_skips_unless_all_skip),
+		cmocka_unit_test(nagios_status_line_perfdata_and_codes),
+		cmocka_unit_test(prometheus_exposition_escapes_labels),
+		cmocka_unit_test(text_groups_checks_under_their_group),
 		cmocka_unit_test(json_has_the_documented_shape),
 		cmocka_unit_test(text_shows_hints_under_failures_and_quiet_hides_passes),
 		cmocka_unit_test(table_aligns_utf8_cells),
