@@ -252,7 +252,7 @@ static int run(sc_ctx *ctx, int argc, char **argv)
 			if (sc_report_exit_code(&schema, ctx->strict))
 				rc = SC_EXIT_PROBLEM;
 			/* Nagios and Prometheus see them as checks of their own. */
-			sc_report_append(&rep, &schema, NULL);
+			sc_report_append(&rep, &schema, "client");
 		}
 		sc_out out = { .report = &rep, .json = json, .text = print_text, .data = &v, .rc = rc };
 		rc = sc_cli_output(ctx, &out);

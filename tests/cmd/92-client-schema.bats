@@ -194,3 +194,18 @@ views() {
 	expect_status 1
 	[[ "$(check_field client.schema message)" == "cannot read client database $W/nope.db: no such file" ]]
 }
+
+@test "--format nagios and prometheus: the client schema's checks beside the tables' (group client, as in doctor)" {
+	db=$(client nagios-no-rating '^    rating: column.real\n=>')
+	sc compare --local "$db" --server "$URI" --rules "$RULES" --format nagios
+	expect_status 2
+	[[ "$(head -1 <<<"$output")" == "SYNCCTL CRITICAL - 1 failed: client.schema.todos.rating todos.rating: the rules send it, the client schema lacks it: its values stay in ps_data__todos.data, invisible to the app | failed=1;;;0 warnings=0;;;0 ok=6;;;0 "* ]]
+	[[ "$output" == *$'\nCRITICAL client.schema.todos.rating: todos.rating: the rules send it, the client schema lacks it: its values stay in ps_data__todos.data, invisible to the app (fix: add to the table todos: rating: column.real)\n'* ]]
+	[[ "$output" == *$'\nOK client.schema.lists: lists: the client declares the 3 columns the rules send, with their types\n'* ]]
+	sc compare --local "$db" --server "$URI" --rules "$RULES" --format prometheus
+	expect_status 1
+	printf '%s\n' "$output" | promtool check metrics
+	[[ "$output" == *$'\nsyncctl_check_status{check="client.schema.todos.rating",group="client"} 2\n'* ]]
+	[[ "$output" == *$'\nsyncctl_check_status{check="compare.table.todos",group="compare"} 0\n'* ]]
+	[[ "$output" == *$'\nsyncctl_exit_code{command="compare"} 1\n'* ]]
+}
