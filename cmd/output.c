@@ -76,7 +76,7 @@ void sc_cli_report_text(sc_ctx *ctx, FILE *out, const sc_report *r, const char *
 /* The last guard of text output: whatever a renderer printed, what a
  * terminal would obey is escaped (lib/text.h), but for the colour
  * sequences the renderers themselves write (ESC [ digits ; m). */
-static void put_text_guarded(FILE *out, const char *s, size_t n)
+static void put_text_guarded(FILE *out, const char *s, size_t n, bool sgr_ok)
 {
 	sc_buf b = SC_BUF_INIT;
 	size_t i = 0, run = 0;
@@ -91,7 +91,7 @@ static void put_text_guarded(FILE *out, const char *s, size_t n)
 			while (k < n && k - i < 10 && ((s[k] >= '0' && s[k] <= '9') || s[k] == ';'))
 				k++;
 		}
-		if (k < n && s[k] == 'm' && k > i + 1) {
+		if (sgr_ok && k < n && s[k] == 'm' && k > i + 1) {
 			sc_text_append_safe(&b, s + run, i - run, true);
 			sc_buf_append(&b, s + i, k + 1 - i);
 			i = run = k + 1;
@@ -117,7 +117,7 @@ static void render_text(sc_ctx *ctx, FILE *out, sc_out *o)
 	else if (o->report)
 		sc_cli_report_text(ctx, m, o->report, o->before);
 	fclose(m);
-	put_text_guarded(out, mem, memlen);
+	put_text_guarded(out, mem, memlen, sc_cli_color_stdout(ctx));
 	free(mem);
 }
 
@@ -125,8 +125,12 @@ int sc_cli_output(sc_ctx *ctx, sc_out *o)
 {
 	sink s;
 	int rc = sink_open(ctx, &s);
-	if (rc)
+	if (rc) {
+		/* The document is taken on every path. */
+		cJSON_Delete(o->json);
+		o->json = NULL;
 		return rc;
+	}
 	rc = o->rc >= 0 ? o->rc : o->report ? sc_report_exit_code(o->report, ctx->strict) : 0;
 	switch (ctx->format) {
 	case SC_FORMAT_JSON: {

@@ -319,8 +319,15 @@ PGresult *sc_pg_wait(sc_pg *pg, sc_error *err)
 
 int sc_pg_canonical_session(sc_pg *pg, sc_error *err)
 {
-	if (PQsetClientEncoding(pg->conn, "UTF8") != 0) {
-		sc_error_set(err, SC_EXIT_FAILED, "%s cannot use client_encoding UTF8", pg->display);
+	/* UTF8, so both sides of a comparison send the same bytes; except a
+	 * SQL_ASCII database, which converts nothing and may hold any byte:
+	 * with UTF8 the server would refuse its own names and values as
+	 * parameters. Its bytes then pass as they are (output is made safe by
+	 * lib/json.h and lib/text.h), and a UTF8 peer refuses what is not. */
+	const char *server = PQparameterStatus(pg->conn, "server_encoding");
+	const char *enc = server && strcmp(server, "SQL_ASCII") == 0 ? "SQL_ASCII" : "UTF8";
+	if (PQsetClientEncoding(pg->conn, enc) != 0) {
+		sc_error_set(err, SC_EXIT_FAILED, "%s cannot use client_encoding %s", pg->display, enc);
 		return -1;
 	}
 	return sc_pg_command(pg, "SELECT set_config('TimeZone', 'UTC', false), set_config('DateStyle', 'ISO, MDY', false),"

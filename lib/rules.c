@@ -45,6 +45,7 @@ typedef struct rctx {
 	char *rewritten;
 	bool is_stream_edition3;
 	struct e3ctx *e3;      /* edition 3: the CTEs in scope */
+	bool auto_subscribe;   /* the stream being read has auto_subscribe: true */
 	/* Unknown keys, reported only when nothing else is fatal (the
 	 * service's schema check runs last, and only then). */
 	struct { size_t start, end; char *msg; const char *bucket; } *deferred;
@@ -240,6 +241,17 @@ static size_t operand_end(PgQuery__ScanToken **tk, size_t n, const char *sql, si
 	if (t == PG_QUERY__TOKEN__SCONST || t == PG_QUERY__TOKEN__ICONST || t == PG_QUERY__TOKEN__FCONST ||
 	    t == PG_QUERY__TOKEN__PARAM || t == PG_QUERY__TOKEN__USCONST) {
 		k = i + 1;
+	} else if (t == PG_QUERY__TOKEN__ARRAY && i + 1 < n && tk[i + 1]->token == PG_QUERY__TOKEN__ASCII_91) {
+		/* IN ARRAY[a, b] (compiler/sqlite.ts desugarInValues). */
+		int depth = 0;
+		for (k = i + 1; k < n; k++) {
+			if (tk[k]->token == PG_QUERY__TOKEN__ASCII_91)
+				depth++;
+			else if (tk[k]->token == PG_QUERY__TOKEN__ASCII_93 && --depth == 0) {
+				k++;
+				break;
+			}
+		}
 	} else if (tok_is_name(tk[i])) {
 		k = i + 1;
 		while (k + 1 < n && tk[k]->token == PG_QUERY__TOKEN__ASCII_46 && tok_is_name(tk[k + 1]))
@@ -612,6 +624,139 @@ static void check_expr(rctx *c, qstate *q, cJSON *w)
 	q->in_match = here;
 }
 
+/* A column reference: bucket.x, token_parameters.x, the table's own columns. */
+static void check_column_ref(rctx *c, qstate *q, cJSON *n, int loc)
+{
+	/* Compiled streams resolve columns against the schema and may
+	 * join: no table context to check names against here. */
+	if (q->kind == Q_STREAM && !q->table_alias)
+		return;
+	const char *f[3] = { 0 };
+	int k = colref_fields(n, f);
+	if (k >= 3) {
+		sql_diag(c, SC_RULES_ERROR, loc, "Schema is not supported in column references");
+		return;
+	}
+	if (k == 2) {
+		if (strcmp(f[0], "bucket") == 0 && q->kind == Q_DATA) {
+			sql_diag(c, SC_RULES_ERROR, loc,
+				 "bucket.%s can only be used as column = bucket.%s or bucket.%s IN column", f[1], f[1], f[1]);
+			return;
+		}
+		if (strcmp(f[0], "token_parameters") == 0 && q->kind == Q_PARAMETER)
+			return;
+		if (strcmp(f[0], "user_parameters") == 0 && q->kind == Q_PARAMETER) {
+			q->dangerous = true;
+			return;
+		}
+		if (q->table_alias && strcmp(f[0], q->table_alias) == 0) {
+			if (strcmp(f[1], "*") == 0) {
+				sql_diag(c, SC_RULES_ERROR, loc, "* not supported here");
+				return;
+			}
+			record_column(q, f[1], loc, c);
+			return;
+		}
+		sql_diag(c, SC_RULES_ERROR, loc, "Undefined reference: %s.%s", f[0], f[1]);
+		return;
+	}
+	if (k == 1) {
+		if (strcmp(f[0], "*") == 0) {
+			sql_diag(c, SC_RULES_ERROR, loc, "* not supported here");
+			return;
+		}
+		if (!q->table_alias) {
+			sql_diag(c, SC_RULES_ERROR, loc, "Undefined reference: %s", f[0]);
+			return;
+		}
+		check_case(c, loc, f[0]);
+		record_column(q, f[0], loc, c);
+	}
+}
+
+/* x IN y: only "x IN column" (rewritten to a one-element list by
+ * rewrite_in_columns); a literal list is not supported. */
+static void check_in(rctx *c, qstate *q, cJSON *l, cJSON *r, bool lb, const char *lp, int loc, bool here)
+{
+	cJSON *lst = cJSON_GetObjectItemCaseSensitive(r, "List");
+	if (lst)
+		r = cJSON_GetObjectItemCaseSensitive(lst, "items");
+	bool rewritten = false;
+	if (cJSON_IsArray(r) && cJSON_GetArraySize(r) == 1) {
+		const char *et;
+		int eloc = loc_of(node_of(cJSON_GetArrayItem(r, 0), &et));
+		for (size_t i = 0; i < c->ninserted; i++)
+			rewritten = rewritten || c->inserted[i] + 1 == eloc;
+	}
+	if (!rewritten) {
+		const char *et;
+		int eloc = cJSON_IsArray(r) ? loc_of(node_of(cJSON_GetArrayItem(r, 0), &et)) : loc;
+		sql_diag(c, SC_RULES_ERROR, eloc > 0 ? eloc - 1 : loc, "list not supported here");
+		return;
+	}
+	if (lb && q->kind == Q_DATA) {
+		if (!here) {
+			sql_diag(c, SC_RULES_ERROR, loc, "Parameter match clauses cannot be used here");
+			return;
+		}
+		use_bucket_param(c, q, lp, loc);
+		if (cJSON_IsArray(r))
+			check_list(c, q, r);
+		else
+			check_expr(c, q, r);
+		return;
+	}
+	check_expr(c, q, l);
+	if (cJSON_IsArray(r))
+		check_list(c, q, r);
+	else
+		check_expr(c, q, r);
+}
+
+/* An operator expression: a parameter match (column = bucket.x), IN, the
+ * operators the service supports. */
+static void check_a_expr(rctx *c, qstate *q, cJSON *n, int loc, bool here)
+{
+	const char *kind = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(n, "kind"));
+	const char *op = op_name(n);
+	cJSON *l = cJSON_GetObjectItemCaseSensitive(n, "lexpr"), *r = cJSON_GetObjectItemCaseSensitive(n, "rexpr");
+	const char *lp, *rp;
+	bool lb = is_bucket_ref(l, &lp), rb = is_bucket_ref(r, &rp);
+	if (kind && strcmp(kind, "AEXPR_OP") == 0 && op && strcmp(op, "=") == 0 && (lb || rb) && q->kind == Q_DATA) {
+		if (lb && rb) {
+			sql_diag(c, SC_RULES_ERROR, loc, "Cannot have bucket parameters on both sides of = operator");
+			return;
+		}
+		if (!here) {
+			sql_diag(c, SC_RULES_ERROR, loc, "Parameter match clauses cannot be used here");
+			return;
+		}
+		use_bucket_param(c, q, lb ? lp : rp, loc);
+		check_expr(c, q, lb ? r : l);
+		return;
+	}
+	if (kind && strcmp(kind, "AEXPR_IN") == 0) {
+		check_in(c, q, l, r, lb, lp, loc, here);
+		return;
+	}
+	if (kind && strcmp(kind, "AEXPR_OP") == 0) {
+		if (op && !in_list(basic_operators, op)) {
+			sql_diag(c, SC_RULES_ERROR, loc, "Operator not supported: %s", op);
+			return;
+		}
+		check_expr(c, q, l);
+		check_expr(c, q, r);
+		return;
+	}
+	if (kind && (strcmp(kind, "AEXPR_LIKE") == 0 || strcmp(kind, "AEXPR_ILIKE") == 0 ||
+		     strcmp(kind, "AEXPR_BETWEEN") == 0 || strcmp(kind, "AEXPR_SIMILAR") == 0)) {
+		sql_diag(c, SC_RULES_ERROR, loc, "Operator not supported: %s", op ? op : kind);
+		return;
+	}
+	check_expr(c, q, l);
+	check_expr(c, q, r);
+}
+
 static void check_expr_inner(rctx *c, qstate *q, cJSON *w, bool here)
 {
 	const char *t;
@@ -620,51 +765,7 @@ static void check_expr_inner(rctx *c, qstate *q, cJSON *w, bool here)
 		return;
 	int loc = loc_of(n);
 	if (strcmp(t, "ColumnRef") == 0) {
-		/* Compiled streams resolve columns against the schema and may
-		 * join: no table context to check names against here. */
-		if (q->kind == Q_STREAM && !q->table_alias)
-			return;
-		const char *f[3] = { 0 };
-		int k = colref_fields(n, f);
-		if (k >= 3) {
-			sql_diag(c, SC_RULES_ERROR, loc, "Schema is not supported in column references");
-			return;
-		}
-		if (k == 2) {
-			if (strcmp(f[0], "bucket") == 0 && q->kind == Q_DATA) {
-				sql_diag(c, SC_RULES_ERROR, loc,
-					 "bucket.%s can only be used as column = bucket.%s or bucket.%s IN column", f[1], f[1], f[1]);
-				return;
-			}
-			if (strcmp(f[0], "token_parameters") == 0 && q->kind == Q_PARAMETER)
-				return;
-			if (strcmp(f[0], "user_parameters") == 0 && q->kind == Q_PARAMETER) {
-				q->dangerous = true;
-				return;
-			}
-			if (q->table_alias && strcmp(f[0], q->table_alias) == 0) {
-				if (strcmp(f[1], "*") == 0) {
-					sql_diag(c, SC_RULES_ERROR, loc, "* not supported here");
-					return;
-				}
-				record_column(q, f[1], loc, c);
-				return;
-			}
-			sql_diag(c, SC_RULES_ERROR, loc, "Undefined reference: %s.%s", f[0], f[1]);
-			return;
-		}
-		if (k == 1) {
-			if (strcmp(f[0], "*") == 0) {
-				sql_diag(c, SC_RULES_ERROR, loc, "* not supported here");
-				return;
-			}
-			if (!q->table_alias) {
-				sql_diag(c, SC_RULES_ERROR, loc, "Undefined reference: %s", f[0]);
-				return;
-			}
-			check_case(c, loc, f[0]);
-			record_column(q, f[0], loc, c);
-		}
+		check_column_ref(c, q, n, loc);
 		return;
 	}
 	if (strcmp(t, "A_Const") == 0 || strcmp(t, "ParamRef") == 0)
@@ -693,78 +794,7 @@ static void check_expr_inner(rctx *c, qstate *q, cJSON *w, bool here)
 		return;
 	}
 	if (strcmp(t, "A_Expr") == 0) {
-		const char *kind = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(n, "kind"));
-		const char *op = op_name(n);
-		cJSON *l = cJSON_GetObjectItemCaseSensitive(n, "lexpr"), *r = cJSON_GetObjectItemCaseSensitive(n, "rexpr");
-		const char *lp, *rp;
-		bool lb = is_bucket_ref(l, &lp), rb = is_bucket_ref(r, &rp);
-		if (kind && strcmp(kind, "AEXPR_OP") == 0 && op && strcmp(op, "=") == 0 && (lb || rb) && q->kind == Q_DATA) {
-			if (lb && rb) {
-				sql_diag(c, SC_RULES_ERROR, loc, "Cannot have bucket parameters on both sides of = operator");
-				return;
-			}
-			if (!here) {
-				sql_diag(c, SC_RULES_ERROR, loc, "Parameter match clauses cannot be used here");
-				return;
-			}
-			use_bucket_param(c, q, lb ? lp : rp, loc);
-			check_expr(c, q, lb ? r : l);
-			return;
-		}
-		if (kind && strcmp(kind, "AEXPR_IN") == 0) {
-			/* Only "x IN column" (rewritten to a one-element list by
-			 * rewrite_in_columns); a literal list is not supported. */
-			cJSON *lst = cJSON_GetObjectItemCaseSensitive(r, "List");
-			if (lst)
-				r = cJSON_GetObjectItemCaseSensitive(lst, "items");
-			bool rewritten = false;
-			if (cJSON_IsArray(r) && cJSON_GetArraySize(r) == 1) {
-				const char *et;
-				int eloc = loc_of(node_of(cJSON_GetArrayItem(r, 0), &et));
-				for (size_t i = 0; i < c->ninserted; i++)
-					rewritten = rewritten || c->inserted[i] + 1 == eloc;
-			}
-			if (!rewritten) {
-				const char *et;
-				int eloc = cJSON_IsArray(r) ? loc_of(node_of(cJSON_GetArrayItem(r, 0), &et)) : loc;
-				sql_diag(c, SC_RULES_ERROR, eloc > 0 ? eloc - 1 : loc, "list not supported here");
-				return;
-			}
-			if (lb && q->kind == Q_DATA) {
-				if (!here) {
-					sql_diag(c, SC_RULES_ERROR, loc, "Parameter match clauses cannot be used here");
-					return;
-				}
-				use_bucket_param(c, q, lp, loc);
-				if (cJSON_IsArray(r))
-					check_list(c, q, r);
-				else
-					check_expr(c, q, r);
-				return;
-			}
-			check_expr(c, q, l);
-			if (cJSON_IsArray(r))
-				check_list(c, q, r);
-			else
-				check_expr(c, q, r);
-			return;
-		}
-		if (kind && strcmp(kind, "AEXPR_OP") == 0) {
-			if (op && !in_list(basic_operators, op)) {
-				sql_diag(c, SC_RULES_ERROR, loc, "Operator not supported: %s", op);
-				return;
-			}
-			check_expr(c, q, l);
-			check_expr(c, q, r);
-			return;
-		}
-		if (kind && (strcmp(kind, "AEXPR_LIKE") == 0 || strcmp(kind, "AEXPR_ILIKE") == 0 ||
-			     strcmp(kind, "AEXPR_BETWEEN") == 0 || strcmp(kind, "AEXPR_SIMILAR") == 0)) {
-			sql_diag(c, SC_RULES_ERROR, loc, "Operator not supported: %s", op ? op : kind);
-			return;
-		}
-		check_expr(c, q, l);
-		check_expr(c, q, r);
+		check_a_expr(c, q, n, loc, here);
 		return;
 	}
 	if (strcmp(t, "SubLink") == 0) {
@@ -1355,6 +1385,32 @@ static sc_rules_table_ref *new_ref(rctx *c, const char *schema, const char *tabl
 	return ref;
 }
 
+/* Keeps a parsed query for what needs its result set (clientschema.c). */
+static void record_query(rctx *c, sc_rules_query_kind kind, cJSON *tree, cJSON *sel, const char *cte_name)
+{
+	if (!tree || !sel)
+		return;
+	sc_rules_result *r = c->out;
+	r->queries = sc_xrealloc(r->queries, (r->nqueries + 1) * sizeof *r->queries);
+	sc_rules_query *q = &r->queries[r->nqueries++];
+	memset(q, 0, sizeof *q);
+	q->kind = kind;
+	q->definition = c->bucket ? sc_xstrdup(c->bucket) : NULL;
+	q->cte_name = cte_name ? sc_xstrdup(cte_name) : NULL;
+	q->sql = sc_xstrdup(c->sql);
+	if (c->ninserted) {
+		q->inserted = sc_xcalloc(c->ninserted, sizeof *q->inserted);
+		memcpy(q->inserted, c->inserted, c->ninserted * sizeof *q->inserted);
+		q->ninserted = c->ninserted;
+	}
+	q->tree = cJSON_Duplicate(tree, 1);
+	/* The same SelectStmt in the copy: stmts[0].stmt.SelectStmt. */
+	cJSON *stmt = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(q->tree, "stmts"), 0), "stmt");
+	q->select = stmt && stmt->child ? stmt->child : NULL;
+	q->offset = c->scalar_start;
+	q->auto_subscribe = c->auto_subscribe;
+}
+
 /* Parses one query and checks it. Returns the parsed select (owned by
  * *tree) or NULL when it could not be analysed at all (a fatal error was
  * reported). For parameter queries, fills *outputs with the output names. */
@@ -1489,6 +1545,7 @@ static void data_query(rctx *c, yaml_node_t *node, char **params, size_t nparams
 		cJSON_Delete(tree);
 		return;
 	}
+	record_query(c, SC_RULES_Q_DATA, tree, sel, NULL);
 	const char *schema, *rel, *alias;
 	range_names(rv, &schema, &rel, &alias);
 	if (!schema)
@@ -1521,7 +1578,9 @@ static void data_query(rctx *c, yaml_node_t *node, char **params, size_t nparams
 		if (strcmp(vt, "ColumnRef") == 0) {
 			const char *f[3] = { 0 };
 			int k = colref_fields(vn, f);
-			if (k == 1 && strcmp(f[0], "*") == 0) {
+			/* t.* is * too: the output name is the reference's last
+			 * part (SqlTools.getOutputName). */
+			if (k >= 1 && k <= 3 && strcmp(f[k - 1], "*") == 0) {
 				has_id = true; /* without a schema, * is taken to include id */
 				q.ref->star = true;
 				continue;
@@ -1943,10 +2002,30 @@ static void e3_expr(rctx *c, e3ctx *e, scope3 *s, cJSON *w)
 			e3_expr(c, e, s, l);
 			cJSON *lst = cJSON_GetObjectItemCaseSensitive(r, "List");
 			cJSON *items = lst ? cJSON_GetObjectItemCaseSensitive(lst, "items") : r;
+			if (cJSON_IsArray(items) && cJSON_GetArraySize(items) > 1) {
+				/* x IN (a, b): PowerSync's grammar reads (a, b) as a
+				 * list, which the streams compiler cannot lower
+				 * (sqlite.ts: "not supported"). The list's "(". */
+				int first = node_loc(cJSON_GetArrayItem(items, 0));
+				while (first > 0 && c->sql[first - 1] != '(')
+					first--;
+				sql_diag(c, SC_RULES_ERROR, first > 0 ? first - 1 : loc, "This expression is not supported by PowerSync");
+				return;
+			}
 			if (cJSON_IsArray(items) && cJSON_GetArraySize(items) == 1) {
 				const char *it;
 				cJSON *one = node_of(cJSON_GetArrayItem(items, 0), &it);
 				const char *f[3] = { 0 };
+				/* IN ARRAY[a, b] and IN ROW(a, b) are lists of values
+				 * (sqlite.ts desugarInValues). */
+				if (strcmp(it, "A_ArrayExpr") == 0) {
+					e3_list(c, e, s, cJSON_GetObjectItemCaseSensitive(one, "elements"));
+					return;
+				}
+				if (strcmp(it, "RowExpr") == 0) {
+					e3_list(c, e, s, cJSON_GetObjectItemCaseSensitive(one, "args"));
+					return;
+				}
 				if (strcmp(it, "ColumnRef") == 0 && colref_fields(one, f) == 1) {
 					cte3 *cte = e3_cte(e, f[0]);
 					if (cte) {
@@ -2087,8 +2166,10 @@ static void e3_define_cte(rctx *c, e3ctx *e, const char *name, yaml_node_t *key)
 	cJSON *tree;
 	int ncols = -1;
 	cJSON *sel = parse_select(c, &tree);
-	if (sel)
+	if (sel) {
 		ncols = e3_select(c, e, sel, NULL, false);
+		record_query(c, SC_RULES_Q_CTE, tree, sel, name);
+	}
 	cJSON_Delete(tree);
 	e->ctes = sc_xrealloc(e->ctes, (e->nctes + 1) * sizeof *e->ctes);
 	e->ctes[e->nctes].name = name;
@@ -2107,6 +2188,7 @@ static void stream_query(rctx *c, cJSON *info, bool accept_dangerous, int editio
 		return;
 	}
 	bool fn;
+	record_query(c, SC_RULES_Q_STREAM, tree, sel, NULL);
 	if (edition >= 3) {
 		/* Compiled streams take joins and subqueries (e3_select). */
 		e3ctx *e3 = c->e3;
@@ -2471,9 +2553,10 @@ static void streams(rctx *c, yaml_node_t *defs, int edition)
 			continue;
 		bool accept = parse_accept(c, def);
 		yaml_node_t *as = sc_yaml_get(&c->y, def, "auto_subscribe");
-		bool b;
+		bool b = false;
 		if (as && !yaml_bool(as, &b))
 			NODE_DIAG(c, SC_RULES_ERROR, as, "auto_subscribe must be a boolean");
+		c->auto_subscribe = as && b;
 		yaml_node_t *query = sc_yaml_get(&c->y, def, "query");
 		yaml_node_t *queries = sc_yaml_get(&c->y, def, "queries");
 		if (edition < 3) {
@@ -2521,6 +2604,7 @@ static void streams(rctx *c, yaml_node_t *defs, int edition)
 			e3_unused(c, c->e3, global_ctes);
 	}
 	c->bucket = NULL;
+	c->auto_subscribe = false;
 }
 
 /* ---- the config: block ----
@@ -2686,6 +2770,7 @@ static int parse_config(rctx *c, yaml_node_t *config, yaml_node_t **edition_node
 		else if (!CFG_ON(5))
 			NODE_DIAG(c, SC_RULES_ERROR, config, "Enabling unstable_sqlite_expression_engine requires fixed_json_extract");
 	}
+	c->out->fixed_json_extract = CFG_ON(5);
 #undef CFG_ON
 	const char *names[sizeof config_keys / sizeof config_keys[0] + 1];
 	for (size_t i = 0; i < nkeys; i++)
@@ -2876,6 +2961,14 @@ void sc_rules_result_free(sc_rules_result *r)
 		free(t->bucket);
 	}
 	free(r->refs);
+	for (size_t i = 0; i < r->nqueries; i++) {
+		free(r->queries[i].definition);
+		free(r->queries[i].cte_name);
+		free(r->queries[i].sql);
+		free(r->queries[i].inserted);
+		cJSON_Delete(r->queries[i].tree);
+	}
+	free(r->queries);
 	cJSON_Delete(r->buckets);
 	cJSON_Delete(r->source_tables);
 	cJSON_Delete(r->output_tables);
