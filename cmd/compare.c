@@ -6,9 +6,11 @@
 #include <string.h>
 
 #include "../lib/buf.h"
+#include "../lib/clientschema.h"
 #include "../lib/compare.h"
 #include "../lib/pg.h"
 #include "../lib/report.h"
+#include "../lib/json.h"
 #include "../lib/rules.h"
 #include "../lib/text.h"
 #include "../lib/util.h"
@@ -21,6 +23,7 @@ typedef struct {
 	bool ids, checksum;
 	long limit;
 	const char *schema;
+	int lang;                  /* sc_cs_lang */
 } compare_opts;
 
 static const sc_opt opts[] = {
@@ -30,7 +33,12 @@ static const sc_opt opts[] = {
 	OPT_LIST(compare_opts, "table", 't', tables, "T", "only this table (repeatable)", .nonempty = true),
 	OPT_STRING(compare_opts, "user", 0, user, "ID", "count on the server what this user should have (with --rules)",
 		   .doc = "Tables whose rules cannot be evaluated here are *unscoped*, with the reason."),
-	OPT_SETTING("rules", 0, SC_SET_RULES, "FILE", "the sync rules for --user (default: SYNCCTL_RULES, the service config)", .file = true),
+	OPT_SETTING("rules", 0, SC_SET_RULES, "FILE", "the sync rules: for --user, and to check the client's schema against (default: SYNCCTL_RULES, the service config)",
+		    .file = true, .nonempty = true,
+		    .doc = "With a client database, its schema (the views the SDK built over *ps_data__\\**) is checked against "
+			   "what the rules send for the server's database (see DESCRIPTION)."),
+	OPT_ENUM(compare_opts, "lang", 0, lang, "LANG", "ts js js-legacy dart kotlin swift dotnet dotnet-class room drift",
+		 "the client schema's language, for the fix lines (default ts; see schema client)"),
 	OPT_FLAG(compare_opts, "ids", 0, ids, "list the ids only local and only on the server, for tables that differ",
 		 .doc = "Streamed and merged in key order, in constant memory."),
 	OPT_INT(compare_opts, "limit", 0, limit, "N", 1, 100000, "--ids: at most N ids each side and table (default 20)"),
@@ -44,9 +52,28 @@ static bool is_pg(const char *s)
 	return !strncmp(s, "postgres://", 11) || !strncmp(s, "postgresql://", 13) || strchr(s, '=') != NULL;
 }
 
+/* What compare shows: the counts, and with the rules the client's schema
+ * checked against them (rendered before its checks join the report). */
+typedef struct compare_view {
+	const sc_cmp_result *r;
+	const char *rules_name;
+	char *schema_text;         /* NULL: not checked */
+	sc_check_status schema_status;
+} compare_view;
+
+static void print_schema(sc_ctx *ctx, FILE *out, const compare_view *v)
+{
+	(void)ctx;
+	fprintf(out, "client schema against the rules (%s):\n%s", v->rules_name, v->schema_text);
+	fprintf(out, "client schema: %s\n", v->schema_status == SC_CHECK_FAIL ? "differs from what the rules send"
+					  : v->schema_status == SC_CHECK_WARN ? "declares what the rules do not send"
+									      : "matches what the rules send");
+}
+
 static void print_text(sc_ctx *ctx, FILE *out, void *data)
 {
-	const sc_cmp_result *r = data;
+	const compare_view *v = data;
+	const sc_cmp_result *r = v->r;
 	static const char *const header[] = { "TABLE", "LOCAL", "SERVER", "PENDING", "STATUS" };
 	sc_table t;
 	sc_table_init(&t, 5, header);
@@ -127,6 +154,8 @@ static void print_text(sc_ctx *ctx, FILE *out, void *data)
 		fprintf(out, "in sync: %zu tables\n", r->ntables);
 	else
 		fprintf(out, "NOT in sync: %zu of %zu tables differ, %lld pending uploads\n", differ, r->ntables, r->pending_total);
+	if (v->schema_text)
+		print_schema(ctx, out, v);
 }
 
 /* Compare's result as checks, for --format nagios and prometheus: a check
@@ -159,6 +188,7 @@ static int run(sc_ctx *ctx, int argc, char **argv)
 	compare_opts o;
 	memset(&o, 0, sizeof o);
 	o.limit = 20;
+	o.lang = -1;
 	int first, rc;
 	if (!sc_cli_start(ctx, argc, argv, &o, &first, &rc))
 		goto out;
@@ -176,18 +206,22 @@ static int run(sc_ctx *ctx, int argc, char **argv)
 	sc_error err;
 	sc_error_clear(&err);
 	char *rules_text = NULL;
-	if (o.user) {
-		const char *path = sc_config_get(&ctx->cfg, SC_SET_RULES, NULL);
-		if (!path && !ctx->cfg.ps_rules_content) {
-			rc = sc_cli_usage_error(ctx, "--user needs the sync rules: --rules FILE");
-			goto out;
-		}
-		size_t len;
-		rules_text = path ? sc_read_file(path, SC_RULES_MAX_BYTES, &len, "rules file", &err) : sc_xstrdup(ctx->cfg.ps_rules_content);
+	size_t rules_len = 0;
+	const char *rules_path = sc_config_get(&ctx->cfg, SC_SET_RULES, NULL);
+	const char *rules_name = rules_path ? rules_path : "sync_config.content";
+	if (o.user && !rules_path && !ctx->cfg.ps_rules_content) {
+		rc = sc_cli_usage_error(ctx, "--user needs the sync rules: --rules FILE");
+		goto out;
+	}
+	if (rules_path || ctx->cfg.ps_rules_content) {
+		rules_text = rules_path ? sc_read_file(rules_path, SC_RULES_MAX_BYTES, &rules_len, "rules file", &err)
+					: sc_xstrdup(ctx->cfg.ps_rules_content);
 		if (!rules_text) {
 			rc = sc_cli_fail(ctx, &err);
 			goto out;
 		}
+		if (!rules_path)
+			rules_len = strlen(rules_text);
 	}
 	sc_pg *server = sc_cli_connect_db(ctx, &err);
 	if (!server) {
@@ -195,7 +229,13 @@ static int run(sc_ctx *ctx, int argc, char **argv)
 		rc = sc_cli_fail(ctx, &err);
 		goto out;
 	}
-	sc_cmp_opts co = { o.tables.v, o.tables.n, o.schema, o.ids, (size_t)o.limit, o.checksum, o.user, rules_text, (int)ctx->timeout };
+	sc_cmp_opts co = { o.tables.v, o.tables.n, o.schema, o.ids, (size_t)o.limit, o.checksum, o.user, o.user ? rules_text : NULL,
+			   (int)ctx->timeout };
+	/* With the rules, a client database's schema is checked against what
+	 * they send for this database. */
+	sc_report schema;
+	sc_report_init(&schema);
+	bool schema_checked = false;
 	sc_cmp_result r;
 	memset(&r, 0, sizeof r);
 	int x;
@@ -207,6 +247,11 @@ static int run(sc_ctx *ctx, int argc, char **argv)
 		if (o.checksum)
 			sc_cli_warn(ctx, "--checksum compares two Postgres databases; a client database is compared by counts and --ids");
 		x = sc_compare_sqlite(o.local, server, &co, &r, &err);
+		if (x == 0 && rules_text && r.powersync) {
+			sc_cs_render_opts lang = { o.lang >= 0 ? (sc_cs_lang)o.lang : SC_LANG_TS, SC_IMPORTS_AUTO, false };
+			x = sc_client_schema_compare(o.local, server, rules_text, rules_len, rules_name, &lang, (int)ctx->timeout, &schema, &err);
+			schema_checked = x == 0;
+		}
 	}
 	if (x != 0) {
 		rc = sc_cli_fail(ctx, &err);
@@ -214,11 +259,27 @@ static int run(sc_ctx *ctx, int argc, char **argv)
 		sc_report rep;
 		sc_report_init(&rep);
 		result_report(&r, &rep);
-		sc_out out = { .report = &rep, .json = sc_cmp_json(&r), .text = print_text, .data = &r,
-			       .rc = sc_cmp_in_sync(&r) ? SC_EXIT_OK : SC_EXIT_PROBLEM };
+		cJSON *json = sc_cmp_json(&r);
+		compare_view v = { &r, rules_name, NULL, SC_CHECK_OK };
+		rc = sc_cmp_in_sync(&r) ? SC_EXIT_OK : SC_EXIT_PROBLEM;
+		if (schema_checked) {
+			char *sj = sc_report_render_json(&schema), why[128];
+			cJSON_AddItemToObject(json, "schema", sc_json_parse(sj, strlen(sj), why, sizeof why));
+			free(sj);
+			sc_render_opts ro = { sc_cli_color_stdout(ctx), ctx->quiet, ctx->verbose, ctx->strict, true };
+			v.schema_text = sc_report_render_text(&schema, &ro);
+			v.schema_status = sc_report_status(&schema);
+			if (sc_report_exit_code(&schema, ctx->strict))
+				rc = SC_EXIT_PROBLEM;
+			/* Nagios and Prometheus see them as checks of their own. */
+			sc_report_append(&rep, &schema, "client");
+		}
+		sc_out out = { .report = &rep, .json = json, .text = print_text, .data = &v, .rc = rc };
 		rc = sc_cli_output(ctx, &out);
+		free(v.schema_text);
 		sc_report_free(&rep);
 	}
+	sc_report_free(&schema);
 	sc_cmp_result_free(&r);
 	sc_pg_close(server);
 	free(rules_text);
@@ -228,7 +289,7 @@ out:
 }
 
 static const char *const usage[] = {
-	"compare --local PATH|URI [--server URI] [--table T].. [--user ID --rules FILE]",
+	"compare --local PATH|URI [--server URI] [--table T].. [--user ID] [--rules FILE [--lang LANG]]",
 	"        [--ids [--limit N]] [--checksum] [--schema NAME] [--format FORMAT]",
 	NULL,
 };
@@ -242,8 +303,12 @@ const sc_cmd cmd_compare = {
 		"read-only): its synced tables (ps_data__*) are counted against the server's, in\n"
 		"one snapshot, with pending uploads (ps_crud) per table and operation, untyped\n"
 		"rows, local-only tables and the last sync time. --user with --rules counts on\n"
-		"the server what that user should have. Or --local is a second Postgres: counts\n"
-		"per table, --checksum compares content. --ids lists the ids that differ.",
+		"the server what that user should have. With the rules, the client's schema (the\n"
+		"views the SDK built) is checked against what they send for the server's database:\n"
+		"missing and extra columns and tables, types, local-only tables the rules sync;\n"
+		"each fix is the line of the schema to change, in --lang. Or --local is a second\n"
+		"Postgres: counts per table, --checksum compares content. --ids lists the ids\n"
+		"that differ.",
 	.opts = opts,
 	.formats = SC_FMT_ALL,
 	.run = run,

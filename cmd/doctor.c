@@ -7,6 +7,8 @@
 #include <time.h>
 
 #include "../lib/buf.h"
+#include "../lib/clientschema.h"
+#include "../lib/compare.h"
 #include "../lib/jose.h"
 #include "../lib/pg.h"
 #include "../lib/replication.h"
@@ -16,13 +18,16 @@
 #include "../lib/util.h"
 #include "cli.h"
 
-static const char *const groups[] = { "config", "source", "rules", "auth", "storage", "service", "backend", NULL };
-#define NGROUPS 7
+static const char *const groups[] = { "config", "source", "rules", "auth", "storage", "service", "backend", "client", NULL };
+#define NGROUPS 8
+#define GROUP_WORDS "config source rules auth storage service backend client"
 
 typedef struct {
 	sc_settings s;
 	const char *only;
 	const char *skip;
+	const char *client;        /* --client FILE: a client database to check */
+	int lang;                  /* sc_cs_lang, -1: ts */
 } doctor_opts;
 
 static int groups_opt(sc_ctx *ctx, const sc_opt *o, const char *arg, void *target);
@@ -30,11 +35,13 @@ static int groups_opt(sc_ctx *ctx, const sc_opt *o, const char *arg, void *targe
 static const sc_opt opts[] = {
 	SETTINGS_OPTS(doctor_opts),
 	OPT_SETTING("rules", 0, SC_SET_RULES, "FILE", "the sync rules (default: SYNCCTL_RULES, the service config)", .file = true),
+	OPT_FILE(doctor_opts, "client", 0, client, "FILE", "a PowerSync client database: check its schema against what the rules send"),
+	OPT_ENUM(doctor_opts, "lang", 0, lang, "LANG", "ts js js-legacy dart kotlin swift dotnet dotnet-class room drift",
+		 "--client: the client schema's language, for the fix lines (default ts)"),
 	OPT_CALL(doctor_opts, "only", 0, only, "GROUPS", groups_opt,
-		 "run only these groups: config,source,rules,auth,storage,service,backend (config always runs unless skipped)",
-		 .values = "config source rules auth storage service backend"),
-	OPT_CALL(doctor_opts, "skip", 0, skip, "GROUPS", groups_opt, "skip these groups",
-		 .values = "config source rules auth storage service backend"),
+		 "run only these groups: config,source,rules,auth,storage,service,backend,client (config always runs unless skipped)",
+		 .values = GROUP_WORDS),
+	OPT_CALL(doctor_opts, "skip", 0, skip, "GROUPS", groups_opt, "skip these groups", .values = GROUP_WORDS),
 	OPT_END,
 };
 
@@ -76,13 +83,14 @@ static int groups_opt(sc_ctx *ctx, const sc_opt *o, const char *arg, void *targe
 	(void)o;
 	char bad[64];
 	if (!valid_groups(arg, bad, sizeof bad))
-		return sc_cli_usage_error(ctx, "unknown group '%s' (config, source, rules, auth, storage, service, backend)", bad);
+		return sc_cli_usage_error(ctx, "unknown group '%s' (config, source, rules, auth, storage, service, backend, client)", bad);
 	*(const char **)target = arg;
 	return 0;
 }
 
 typedef struct job {
 	const char *group;
+	const doctor_opts *o;
 	const sc_settings *s;
 	const sc_config *cfg;
 	int timeout;
@@ -270,6 +278,43 @@ static void backend_group(job *j)
 	sc_backend_check(&bo, &j->report);
 }
 
+/* ---- --client: a client database's schema against the rules ---- */
+
+static void client_group(job *j)
+{
+	sc_report *r = &j->report;
+	const sc_settings *s = j->s;
+	if (!j->o->client) {
+		sc_check *c = sc_report_add(r, "client.schema", SC_CHECK_SKIP, "no client database given");
+		sc_check_set_hint(c, "give --client FILE (a PowerSync client database) to check its schema against the rules");
+		return;
+	}
+	if ((!s->rules && !s->rules_content) || !s->db) {
+		sc_check *c = sc_report_add(r, "client.schema", SC_CHECK_SKIP, "checking a client's schema needs the rules and the source database");
+		sc_check_set_hint(c, "give --rules FILE and --db URI (or --powersync-config)");
+		return;
+	}
+	sc_error err;
+	sc_error_clear(&err);
+	size_t len = 0;
+	char *text = s->rules ? sc_read_file(s->rules, SC_RULES_MAX_BYTES, &len, "rules file", &err) : sc_xstrdup(s->rules_content);
+	if (!text) {
+		sc_report_add(r, "client.schema", SC_CHECK_FAIL, "%s", err.message);
+		return;
+	}
+	if (!s->rules)
+		len = strlen(text);
+	sc_pg *pg = sc_pg_connect(s->db, "the source database", j->timeout, &err);
+	sc_cs_render_opts lang = { j->o->lang >= 0 ? (sc_cs_lang)j->o->lang : SC_LANG_TS, SC_IMPORTS_AUTO, false };
+	if (!pg || sc_client_schema_compare(j->o->client, pg, text, len, s->rules ? s->rules : "sync_config.content", &lang,
+					    j->timeout, r, &err) != 0) {
+		sc_check *c = sc_report_add(r, "client.schema", SC_CHECK_FAIL, "%s", err.message);
+		sc_check_set_hint(c, "syncctl compare --local %s --rules ... shows the same", j->o->client);
+	}
+	sc_pg_close(pg);
+	free(text);
+}
+
 static void *run_job(void *arg)
 {
 	job *j = arg;
@@ -285,6 +330,8 @@ static void *run_job(void *arg)
 		storage_group(j);
 	else if (strcmp(j->group, "service") == 0)
 		service_group(j);
+	else if (strcmp(j->group, "client") == 0)
+		client_group(j);
 	else
 		backend_group(j);
 	return NULL;
@@ -294,6 +341,7 @@ static int run(sc_ctx *ctx, int argc, char **argv)
 {
 	doctor_opts o;
 	memset(&o, 0, sizeof o);
+	o.lang = -1;
 	int first, rc;
 	if (!sc_cli_start(ctx, argc, argv, &o, &first, &rc))
 		return rc;
@@ -313,6 +361,7 @@ static int run(sc_ctx *ctx, int argc, char **argv)
 	 * operation, the whole run by the slowest group. */
 	for (int i = 0; i < NGROUPS; i++) {
 		jobs[i].group = groups[i];
+		jobs[i].o = &o;
 		jobs[i].s = &o.s;
 		jobs[i].cfg = &ctx->cfg;
 		jobs[i].timeout = ctx->timeout;
@@ -320,6 +369,9 @@ static int run(sc_ctx *ctx, int argc, char **argv)
 		/* The config's own checks always run (unless skipped): a config the
 		 * service would refuse matters whatever else is checked. */
 		bool wanted = !o.only || in_list(o.only, groups[i]) || strcmp(groups[i], "config") == 0;
+		/* The client group is --client's: without it, asked for by --only. */
+		if (strcmp(groups[i], "client") == 0 && !o.client && !in_list(o.only, "client"))
+			wanted = false;
 		if (!wanted || in_list(o.skip, groups[i]))
 			continue;
 		jobs[i].started = pthread_create(&jobs[i].thread, NULL, run_job, &jobs[i]) == 0;
@@ -343,8 +395,8 @@ static int run(sc_ctx *ctx, int argc, char **argv)
 static const char *const usage[] = {
 	"doctor [--db URI] [--storage URI] [--service URL] [--api-token-file F] [--jwks URL|FILE]",
 	"       [--key FILE|--secret-file F] [--kid KID] [--aud AUD].. [--rules FILE] [--token-endpoint URL]",
-	"       [--upload-endpoint URL [--upload-token-file F]] [--only GROUPS] [--skip GROUPS] [--strict]",
-	"       [--format FORMAT]",
+	"       [--upload-endpoint URL [--upload-token-file F]] [--client FILE [--lang LANG]]",
+	"       [--only GROUPS] [--skip GROUPS] [--strict] [--format FORMAT]",
 	NULL,
 };
 
@@ -357,7 +409,8 @@ const sc_cmd cmd_doctor = {
 		"checks of slots and publications), rules (validation and the live-database\n"
 		"checks), auth (JWKS, audience, a mint-and-verify round trip), storage (replica\n"
 		"set, sync state), service (probes, diagnostics, a real sync stream) and backend\n"
-		"(JWKS URL, token and upload endpoints). What is not configured is skipped, with\n"
+		"(JWKS URL, token and upload endpoints), and with --client a client database's\n"
+		"schema against what the rules send. What is not configured is skipped, with\n"
 		"the setting that would enable it. Every failure names its fix.",
 	.opts = opts,
 	.formats = SC_FMT_ALL,

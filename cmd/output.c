@@ -125,8 +125,12 @@ int sc_cli_output(sc_ctx *ctx, sc_out *o)
 {
 	sink s;
 	int rc = sink_open(ctx, &s);
-	if (rc)
+	if (rc) {
+		/* The document is taken on every path. */
+		cJSON_Delete(o->json);
+		o->json = NULL;
 		return rc;
+	}
 	rc = o->rc >= 0 ? o->rc : o->report ? sc_report_exit_code(o->report, ctx->strict) : 0;
 	switch (ctx->format) {
 	case SC_FORMAT_JSON: {

@@ -10,6 +10,8 @@
 
 #include "../lib/buf.h"
 #include "../lib/jose.h"
+#include "../lib/json.h"
+#include "../lib/text.h"
 #include "../lib/token.h"
 #include "../lib/util.h"
 #include "cli.h"
@@ -87,7 +89,7 @@ static const sc_opt opts[] = {
 	OPT_FLAG(token_opts, "allow-long-ttl", 0, allow_long_ttl, "mint: allow a ttl over 24h (the sync service rejects such tokens)"),
 	OPT_STRING(token_opts, "jwks", 0, jwks, "URL|FILE", "verify: the JWKS (default SYNCCTL_JWKS, the config's jwks_uri)", .file = true, .nonempty = true,
 		   .doc = "Fetched within *--timeout*; read as the service reads a jwks_uri (oct keys skipped)."),
-	OPT_INT(token_opts, "leeway", 0, leeway, "SECONDS", 0, 86400, "verify: clock tolerance for exp, nbf, iat (default 60)"),
+	OPT_INT(token_opts, "leeway", 0, leeway, "SECONDS", 0, 86400, "verify: clock tolerance for exp and nbf (default 60)"),
 	OPT_CALL(token_opts, "max-lifetime", 0, max_lifetime, "DURATION", whole_duration_opt, "verify: the longest exp - iat accepted (default 24h)"),
 	OPT_FLAG(token_opts, "batch", 0, batch, "verify: one token a line on stdin, one JSON result a line; mint: one sub a line, one token a line"),
 	OPT_INT(token_opts, "at", 0, at, "UNIXTIME", 0, 253402300799L, "verify, decode, mint: take this as the current time",
@@ -119,7 +121,7 @@ static long long now_of(const token_opts *o)
 /* A JWKS is the output in every format. */
 static void print_json(sc_ctx *ctx, cJSON *o)
 {
-	char *s = cJSON_Print(o);
+	char *s = sc_json_print(o, true);
 	char *line = sc_xasprintf("%s\n", s);
 	bool quiet = ctx->quiet;
 	ctx->quiet = false;
@@ -435,12 +437,15 @@ static char *read_token_arg(sc_ctx *ctx, int argc, char **argv, int first, size_
 struct verdict {
 	const sc_jwt_result *r;
 	long long now;
+	long leeway;
 };
 
+/* Text shows what came from the token escaped (lib/text.h), whatever
+ * --color says: a kid or sub with ESC or BEL in it is shown, not obeyed. */
 static void verdict_text(sc_ctx *ctx, FILE *out, void *data)
 {
-	const sc_jwt_result *r = ((struct verdict *)data)->r;
-	long long now = ((struct verdict *)data)->now;
+	const struct verdict *v = data;
+	const sc_jwt_result *r = v->r;
 	if (r->valid) {
 		if (ctx->quiet)
 			return;
@@ -448,16 +453,57 @@ static void verdict_text(sc_ctx *ctx, FILE *out, void *data)
 		char when[32] = "?";
 		if (cJSON_IsNumber(exp))
 			sc_format_time_utc((long long)exp->valuedouble, when);
-		fprintf(out, "valid: sub %s, kid %s, %s, expires %s (in %.0f s)\n",
-		       cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r->claims, "sub")),
-		       r->kid ? r->kid : "(key without kid)",
-		       cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r->header, "alg")), when,
-		       cJSON_IsNumber(exp) ? exp->valuedouble - (double)now : 0.0);
+		/* Any sub is a user id to the service (sc_jwt_user_id). */
+		char *uid = sc_jwt_user_id(cJSON_GetObjectItemCaseSensitive(r->claims, "sub"));
+		char *sub = sc_text_safe(uid ? uid : "");
+		char *kid = r->kid ? sc_text_safe(r->kid) : sc_xstrdup("(key without kid)");
+		const char *an = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r->header, "alg"));
+		char *alg = sc_text_safe(an ? an : "");
+		double left = cJSON_IsNumber(exp) ? exp->valuedouble - (double)v->now : 0.0;
+		if (left > 0)
+			fprintf(out, "valid: sub %s, kid %s, %s, expires %s (in %.0f s)\n", sub, kid, alg, when, left);
+		else
+			fprintf(out, "valid: sub %s, kid %s, %s, exp %s, expired %.0f s ago (within the %ld s leeway)\n", sub, kid, alg,
+				when, -left, v->leeway);
+		free(alg);
+		free(kid);
+		free(sub);
+		free(uid);
 		return;
 	}
 	fprintf(out, "invalid: %zu problem%s\n", r->nfailures, r->nfailures == 1 ? "" : "s");
-	for (size_t i = 0; i < r->nfailures; i++)
-		fprintf(out, "  %s  %s\n", r->failures[i].code, r->failures[i].message);
+	for (size_t i = 0; i < r->nfailures; i++) {
+		char *m = sc_text_safe(r->failures[i].message);
+		fprintf(out, "  %s  %s\n", r->failures[i].code, m);
+		free(m);
+	}
+}
+
+/* verify --batch: one compact line a token, the verdict and not the claims;
+ * valid UTF-8 JSON whatever the token holds (lib/json.h). */
+static void batch_line(long lineno, const sc_jwt_result *r)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "line", (double)lineno);
+	cJSON_AddBoolToObject(o, "valid", r->valid);
+	const cJSON *sub = cJSON_GetObjectItemCaseSensitive(r->claims, "sub");
+	if (sub) {
+		cJSON_AddItemToObject(o, "sub", cJSON_Duplicate(sub, 1));
+		char *uid = sc_jwt_user_id(sub);
+		cJSON_AddStringToObject(o, "user_id", uid);
+		free(uid);
+	}
+	cJSON *errs = cJSON_AddArrayToObject(o, "errors");
+	for (size_t i = 0; i < r->nfailures; i++) {
+		cJSON *e = cJSON_CreateObject();
+		cJSON_AddStringToObject(e, "code", r->failures[i].code);
+		cJSON_AddStringToObject(e, "message", r->failures[i].message);
+		cJSON_AddItemToArray(errs, e);
+	}
+	char *line = sc_json_print(o, false);
+	printf("%s\n", line);
+	free(line);
+	cJSON_Delete(o);
 }
 
 static int do_verify(sc_ctx *ctx, token_opts *o, int argc, char **argv, int first)
@@ -483,26 +529,7 @@ static int do_verify(sc_ctx *ctx, token_opts *o, int argc, char **argv, int firs
 			sc_jwt_result r;
 			sc_jwt_verify(line, (size_t)n, &ks, &vo, &r);
 			all_valid = all_valid && r.valid;
-			/* One compact line per token: the verdict, not the claims. */
-			sc_buf b = SC_BUF_INIT;
-			sc_buf_printf(&b, "{\"line\":%ld,\"valid\":%s", lineno, r.valid ? "true" : "false");
-			const char *sub = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r.claims, "sub"));
-			if (sub) {
-				char *s = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(r.claims, "sub"));
-				sc_buf_printf(&b, ",\"sub\":%s", s);
-				free(s);
-			}
-			sc_buf_puts(&b, ",\"errors\":[");
-			for (size_t i = 0; i < r.nfailures; i++) {
-				cJSON *m = cJSON_CreateString(r.failures[i].message);
-				char *ms = cJSON_PrintUnformatted(m);
-				sc_buf_printf(&b, "%s{\"code\":\"%s\",\"message\":%s}", i ? "," : "", r.failures[i].code, ms);
-				free(ms);
-				cJSON_Delete(m);
-			}
-			sc_buf_puts(&b, "]}\n");
-			fwrite(b.data, 1, b.len, stdout);
-			sc_buf_free(&b);
+			batch_line(lineno, &r);
 			sc_jwt_result_free(&r);
 		}
 		free(line);
@@ -513,7 +540,7 @@ static int do_verify(sc_ctx *ctx, token_opts *o, int argc, char **argv, int firs
 		if (token) {
 			sc_jwt_result r;
 			sc_jwt_verify(token, len, &ks, &vo, &r);
-			struct verdict v = { &r, vo.now };
+			struct verdict v = { &r, vo.now, vo.leeway };
 			sc_out out = { .json = sc_jwt_result_json(&r), .text = verdict_text, .data = &v,
 				       .rc = r.valid ? SC_EXIT_OK : SC_EXIT_PROBLEM };
 			rc = sc_cli_output(ctx, &out);
@@ -567,7 +594,7 @@ static int do_decode(sc_ctx *ctx, token_opts *o, int argc, char **argv, int firs
 		cJSON_AddNumberToObject(doc, "expires_in", exp->valuedouble - (double)now);
 	else
 		cJSON_AddNullToObject(doc, "expires_in");
-	char *pretty = cJSON_Print(doc);
+	char *pretty = sc_json_print(doc, true);
 	sc_out out = { .json = doc, .text = decoded_text, .data = pretty, .rc = SC_EXIT_OK };
 	rc = sc_cli_output(ctx, &out);
 	free(pretty);
@@ -645,8 +672,9 @@ const sc_cmd cmd_token = {
 		"keygen writes a private key (PEM, mode 0600) and prints its public JWKS; jwks\n"
 		"prints the JWKS of PEM keys, for /.well-known/jwks.json and key rotation; mint\n"
 		"signs a token the sync service accepts; verify checks a token as the service\n"
-		"does (kid, pinned algorithm, signature, exp/nbf/iat with leeway, aud, iss,\n"
-		"lifetime, sub, parameters) and lists every failure with the service's code;\n"
+		"does (kid, pinned algorithm, signature, exp/nbf with leeway, aud, lifetime,\n"
+		"sub, parameters; --iss is syncctl's own check) and lists every failure with\n"
+		"the service's code;\n"
 		"decode shows header and claims, unverified.",
 	.subcommands = "keygen jwks mint verify decode",
 	.opts = opts,

@@ -50,10 +50,12 @@ _syncctl()
                 --upload-endpoint) return ;;
                 --upload-token-file) COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
                 --rules) COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
-                --only) COMPREPLY=($(compgen -W "config source rules auth storage service backend" -- "$cur")); return ;;
-                --skip) COMPREPLY=($(compgen -W "config source rules auth storage service backend" -- "$cur")); return ;;
+                --client) COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
+                --lang) COMPREPLY=($(compgen -W "ts js js-legacy dart kotlin swift dotnet dotnet-class room drift" -- "$cur")); return ;;
+                --only) COMPREPLY=($(compgen -W "config source rules auth storage service backend client" -- "$cur")); return ;;
+                --skip) COMPREPLY=($(compgen -W "config source rules auth storage service backend client" -- "$cur")); return ;;
             esac
-            opts=" --db --storage --service --api-token-file --jwks --key -k --secret-file --kid --aud --token-endpoint --upload-endpoint --upload-token-file --rules --only --skip"
+            opts=" --db --storage --service --api-token-file --jwks --key -k --secret-file --kid --aud --token-endpoint --upload-endpoint --upload-token-file --rules --client --lang --only --skip"
             ;;
         slots)
             case "$prev" in
@@ -79,9 +81,12 @@ _syncctl()
                 --tables) return ;;
                 --role) return ;;
                 --password-file) COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
+                --rules) COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
+                --lang) COMPREPLY=($(compgen -W "ts js js-legacy dart kotlin swift dotnet dotnet-class room drift" -- "$cur")); return ;;
+                --imports) COMPREPLY=($(compgen -W "web react-native auto" -- "$cur")); return ;;
             esac
-            opts=" --db --file -f --publication --tables --all-tables --role --password-file --dry-run -n --reapply"
-            subs="init"
+            opts=" --db --file -f --publication --tables --all-tables --role --password-file --dry-run -n --reapply --rules --lang --imports --type-comments"
+            subs="init client"
             ;;
         rules)
             case "$prev" in
@@ -122,10 +127,11 @@ _syncctl()
                 --table|-t) return ;;
                 --user) return ;;
                 --rules) COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
+                --lang) COMPREPLY=($(compgen -W "ts js js-legacy dart kotlin swift dotnet dotnet-class room drift" -- "$cur")); return ;;
                 --limit) return ;;
                 --schema) return ;;
             esac
-            opts=" --server --local --table -t --user --rules --ids --limit --checksum --schema"
+            opts=" --server --local --table -t --user --rules --lang --ids --limit --checksum --schema"
             ;;
         tenant-sync)
             case "$prev" in

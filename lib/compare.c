@@ -11,8 +11,9 @@
 #include <sqlite3.h>
 
 #include "buf.h"
-#include "rowhash.h"
 #include "json.h"
+#include "rowhash.h"
+#include "rules.h"
 #include "util.h"
 #include "yamldoc.h"
 
@@ -1104,4 +1105,420 @@ cJSON *sc_cmp_json(const sc_cmp_result *r)
 			cJSON_AddNullToObject(o, "last_sync");
 	}
 	return o;
+}
+
+/* ---- the client's schema against the rules' ---- */
+
+/* Reads a quoted or bare SQLite identifier at *p; NULL when there is none. */
+static char *read_ident(const char **p)
+{
+	const char *s = *p;
+	while (*s == ' ')
+		s++;
+	sc_buf b = SC_BUF_INIT;
+	if (*s == '"' || *s == '`' || *s == '[') {
+		char close = *s == '[' ? ']' : *s;
+		for (s++; *s; s++) {
+			if (*s == close) {
+				if (close != ']' && s[1] == close) {
+					sc_buf_putc(&b, close);
+					s++;
+					continue;
+				}
+				break;
+			}
+			sc_buf_putc(&b, *s);
+		}
+		if (*s != close) {
+			sc_buf_free(&b);
+			return NULL;
+		}
+		s++;
+	} else {
+		while (*s && (*s == '_' || (unsigned char)*s >= 0x80 || (*s >= '0' && *s <= '9') || ((*s | 32) >= 'a' && (*s | 32) <= 'z')))
+			sc_buf_putc(&b, *s++);
+		if (!b.len) {
+			sc_buf_free(&b);
+			return NULL;
+		}
+	}
+	*p = s;
+	return sc_buf_take(&b);
+}
+
+/* The select list's items at the top level (quotes and parentheses kept
+ * together), up to FROM; then the table after FROM. */
+static size_t split_select(const char *s, char ***items, char **from)
+{
+	size_t n = 0;
+	int depth = 0;
+	const char *start = s;
+	*items = NULL;
+	*from = NULL;
+	for (const char *p = s;; p++) {
+		if (*p == '\'' || *p == '"') {
+			char q = *p;
+			for (p++; *p && !(*p == q && p[1] != q); p++)
+				if (*p == q)
+					p++;
+			if (!*p)
+				break;
+			continue;
+		}
+		if (*p == '(')
+			depth++;
+		else if (*p == ')')
+			depth--;
+		bool at_from = depth == 0 && strncasecmp(p, " FROM ", 6) == 0;
+		if (!*p || at_from || (depth == 0 && *p == ',')) {
+			*items = sc_xrealloc(*items, (n + 1) * sizeof **items);
+			const char *a = start, *e = p;
+			while (*a == ' ')
+				a++;
+			while (e > a && e[-1] == ' ')
+				e--;
+			(*items)[n++] = sc_xstrndup(a, (size_t)(e - a));
+			if (at_from) {
+				const char *t = p + 6;
+				*from = read_ident(&t);
+			}
+			if (!*p || at_from)
+				break;
+			start = p + 1;
+		}
+	}
+	return n;
+}
+
+static const char *find_nocase(const char *s, const char *what)
+{
+	size_t n = strlen(what);
+	for (; *s; s++)
+		if (strncasecmp(s, what, n) == 0)
+			return s;
+	return NULL;
+}
+
+/* The views of PowerSync's SQLite core extension:
+ *   CREATE VIEW "todos"("id", "description", ...) AS SELECT id,
+ *   CAST(json_extract(data, '$.description') as TEXT), ... FROM "ps_data__todos"
+ * Returns false for any other view. */
+static bool parse_view(const char *name, const char *sql, sc_client_table *t)
+{
+	memset(t, 0, sizeof *t);
+	const char *p = strchr(sql, '(');
+	const char *as = find_nocase(sql, " AS SELECT ");
+	if (!p || !as || p > as)
+		return false;
+	p++;
+	char **cols = NULL;
+	size_t ncols = 0;
+	for (;;) {
+		char *c = read_ident(&p);
+		if (!c)
+			break;
+		cols = sc_xrealloc(cols, (ncols + 1) * sizeof *cols);
+		cols[ncols++] = c;
+		while (*p == ' ')
+			p++;
+		if (*p != ',')
+			break;
+		p++;
+	}
+	char **items = NULL, *from = NULL;
+	size_t nitems = split_select(as + 11, &items, &from);
+	bool ok = from && nitems == ncols && ncols > 0 &&
+		  (!strncmp(from, "ps_data__", 9) || !strncmp(from, "ps_data_local__", 15));
+	if (ok) {
+		t->name = sc_xstrdup(name);
+		t->local_only = !strncmp(from, "ps_data_local__", 15);
+		t->columns = sc_xcalloc(ncols + 1, sizeof *t->columns);
+		for (size_t i = 0; i < ncols; i++) {
+			if (i == 0 && strcmp(cols[i], "id") == 0)
+				continue;
+			/* CAST(... as TYPE): the word before the last ")". */
+			const char *it = items[i];
+			size_t len = strlen(it);
+			const char *type = "?";
+			char buf[32];
+			if (len && it[len - 1] == ')') {
+				const char *e = it + len - 1, *b = e;
+				while (b > it && b[-1] != ' ')
+					b--;
+				size_t tl = (size_t)(e - b);
+				if (tl && tl < sizeof buf) {
+					for (size_t k = 0; k < tl; k++)
+						buf[k] = (char)((b[k] >= 'a' && b[k] <= 'z') ? b[k] - 32 : b[k]);
+					buf[tl] = '\0';
+					type = buf;
+				}
+			}
+			sc_client_column *cc = &t->columns[t->ncolumns++];
+			cc->name = sc_xstrdup(cols[i]);
+			cc->type = sc_xstrdup(type);
+		}
+	}
+	for (size_t i = 0; i < ncols; i++)
+		free(cols[i]);
+	free(cols);
+	for (size_t i = 0; i < nitems; i++)
+		free(items[i]);
+	free(items);
+	free(from);
+	return ok;
+}
+
+void sc_client_schema_free(sc_client_schema *s)
+{
+	for (size_t i = 0; i < s->ntables; i++) {
+		free(s->tables[i].name);
+		for (size_t k = 0; k < s->tables[i].ncolumns; k++) {
+			free(s->tables[i].columns[k].name);
+			free(s->tables[i].columns[k].type);
+		}
+		free(s->tables[i].columns);
+	}
+	free(s->tables);
+	cJSON_Delete(s->untyped);
+	memset(s, 0, sizeof *s);
+}
+
+int sc_client_schema_read(const char *path, int timeout_s, sc_client_schema *out, sc_error *err)
+{
+	memset(out, 0, sizeof *out);
+	struct stat st;
+	if (stat(path, &st) != 0) {
+		sc_error_set(err, SC_EXIT_USAGE, "cannot read client database %s: no such file", path);
+		return -1;
+	}
+	char *uri = sqlite_ro_uri(path);
+	sqlite3 *db = NULL;
+	int rc = sqlite3_open_v2(uri, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL);
+	free(uri);
+	if (rc != SQLITE_OK) {
+		sc_error_set(err, SC_EXIT_USAGE, "cannot open client database %s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
+		sqlite3_close(db);
+		return -1;
+	}
+	sqlite3_busy_timeout(db, timeout_s * 1000);
+	sqlite3_stmt *s = NULL;
+	if (sqlite3_prepare_v2(db, "SELECT name, sql FROM sqlite_master WHERE type = 'view' ORDER BY name", -1, &s, NULL) != SQLITE_OK) {
+		int code = sqlite3_errcode(db);
+		sc_error_set(err, SC_EXIT_USAGE, "%s is not a readable SQLite database: %s%s", path, sqlite3_errmsg(db),
+			     code == SQLITE_BUSY || code == SQLITE_LOCKED ? " (locked past --timeout)" : "");
+		sqlite3_close(db);
+		return -1;
+	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(s, 0), *sql = (const char *)sqlite3_column_text(s, 1);
+		sc_client_table t;
+		if (name && sql && parse_view(name, sql, &t)) {
+			out->tables = sc_xrealloc(out->tables, (out->ntables + 1) * sizeof *out->tables);
+			out->tables[out->ntables++] = t;
+		}
+	}
+	sqlite3_finalize(s);
+	int ret = 0;
+	if (rc != SQLITE_DONE) {
+		sc_error_set(err, SC_EXIT_USAGE, "%s is not a readable SQLite database: %s", path, sqlite3_errmsg(db));
+		ret = -1;
+	}
+	out->untyped = cJSON_CreateObject();
+	if (ret == 0 && sqlite3_prepare_v2(db, "SELECT type, count(*) FROM ps_untyped GROUP BY type", -1, &s, NULL) == SQLITE_OK) {
+		while (sqlite3_step(s) == SQLITE_ROW)
+			if (sqlite3_column_text(s, 0))
+				cJSON_AddNumberToObject(out->untyped, (const char *)sqlite3_column_text(s, 0), (double)sqlite3_column_int64(s, 1));
+		sqlite3_finalize(s);
+	} else if (ret == 0) {
+		sc_error_set(err, SC_EXIT_USAGE, "%s is not a PowerSync client database (no ps_untyped table)", path);
+		ret = -1;
+	}
+	sqlite3_close(db);
+	if (ret != 0)
+		sc_client_schema_free(out);
+	return ret;
+}
+
+static const sc_client_table *client_table(const sc_client_schema *s, const char *name)
+{
+	for (size_t i = 0; i < s->ntables; i++)
+		if (strcmp(s->tables[i].name, name) == 0)
+			return &s->tables[i];
+	return NULL;
+}
+
+static cJSON *column_json(const char *table, const char *column, const char *client_type, const char *rules_type)
+{
+	cJSON *d = cJSON_CreateObject();
+	cJSON_AddStringToObject(d, "table", table);
+	if (column)
+		cJSON_AddStringToObject(d, "column", column);
+	if (client_type)
+		cJSON_AddStringToObject(d, "client_type", client_type);
+	if (rules_type)
+		cJSON_AddStringToObject(d, "rules_type", rules_type);
+	return d;
+}
+
+void sc_client_schema_check(const sc_client_schema *have, const sc_cs_schema *want, const sc_cs_render_opts *lang,
+			    sc_report *r)
+{
+	for (size_t i = 0; i < want->ntables; i++) {
+		const sc_cs_table *w = &want->tables[i];
+		const sc_client_table *h = client_table(have, w->name);
+		const cJSON *u = cJSON_GetObjectItemCaseSensitive(have->untyped, w->name);
+		long long untyped = cJSON_IsNumber(u) ? (long long)u->valuedouble : 0;
+		sc_buf lines = SC_BUF_INIT;
+		for (size_t k = 0; k < w->ncolumns; k++) {
+			char *line = sc_cs_render_column(lang, &w->columns[k]);
+			sc_buf_printf(&lines, "%s%s", k ? "; " : "", line);
+			free(line);
+		}
+		sc_report_mark(r);
+		char *id = sc_xasprintf("client.schema.%s", w->name);
+		if (!h) {
+			sc_check *c = sc_report_add(r, id, SC_CHECK_FAIL,
+						    "%s: the rules sync it, the client schema has no such table: its rows sit in ps_untyped (%lld now), invisible to the app",
+						    w->name, untyped);
+			sc_check_set_hint(c, "add the table %s to the client schema with: %s (syncctl schema client --lang %s writes it)",
+					  w->name, w->ncolumns ? sc_buf_str(&lines) : "no columns but id", sc_cs_lang_name(lang->lang));
+			sc_check_set_details(c, column_json(w->name, NULL, NULL, NULL));
+			free(id);
+			sc_buf_free(&lines);
+			continue;
+		}
+		if (h->local_only) {
+			sc_check *c = sc_report_add(r, id, SC_CHECK_FAIL,
+						    "%s: local-only in the client schema, but the rules sync it: synced rows never reach it (%lld sit in ps_untyped)",
+						    w->name, untyped);
+			sc_check_set_hint(c, "make %s a synced table (drop localOnly) declared as: %s", w->name,
+					  w->ncolumns ? sc_buf_str(&lines) : "no columns but id");
+			sc_check_set_details(c, column_json(w->name, NULL, NULL, NULL));
+			free(id);
+			sc_buf_free(&lines);
+			continue;
+		}
+		sc_buf_free(&lines);
+		size_t problems = 0;
+		for (size_t k = 0; k < w->ncolumns; k++) {
+			const sc_cs_column *wc = &w->columns[k];
+			const sc_client_column *hc = NULL;
+			for (size_t j = 0; j < h->ncolumns && !hc; j++)
+				if (strcmp(h->columns[j].name, wc->name) == 0)
+					hc = &h->columns[j];
+			const char *wt = sc_cs_sql_type(wc->flags);
+			char *line = sc_cs_render_column(lang, wc);
+			char *cid = sc_xasprintf("client.schema.%s.%s", w->name, wc->name);
+			if (!hc) {
+				sc_report_mark(r);
+				sc_check *c = sc_report_add(r, cid, SC_CHECK_FAIL,
+							    "%s.%s: the rules send it, the client schema lacks it: its values stay in ps_data__%s.data, invisible to the app",
+							    w->name, wc->name, w->name);
+				sc_check_set_hint(c, "add to the table %s: %s", w->name, line);
+				sc_check_set_details(c, column_json(w->name, wc->name, NULL, wt));
+				problems++;
+			} else if (strcmp(hc->type, wt) != 0) {
+				sc_report_mark(r);
+				sc_check *c = sc_report_add(r, cid, SC_CHECK_FAIL,
+							    "%s.%s: the client declares %s, the rules send %s%s%s%s: the app reads its values cast to %s",
+							    w->name, wc->name, hc->type, wt, wc->original ? " (from " : "",
+							    wc->original ? wc->original : "", wc->original ? ")" : "", hc->type);
+				sc_check_set_hint(c, "in the table %s, declare it as: %s", w->name, line);
+				sc_check_set_details(c, column_json(w->name, wc->name, hc->type, wt));
+				problems++;
+			}
+			free(cid);
+			free(line);
+		}
+		for (size_t j = 0; j < h->ncolumns; j++) {
+			const sc_client_column *hc = &h->columns[j];
+			bool sent = false;
+			for (size_t k = 0; k < w->ncolumns && !sent; k++)
+				sent = strcmp(w->columns[k].name, hc->name) == 0;
+			if (sent)
+				continue;
+			int flags = !strcmp(hc->type, "INTEGER") ? SC_CS_INTEGER : !strcmp(hc->type, "REAL") ? SC_CS_REAL : SC_CS_TEXT;
+			sc_cs_column as_declared = { hc->name, flags, NULL };
+			char *line = sc_cs_render_column(lang, &as_declared);
+			char *cid = sc_xasprintf("client.schema.%s.%s", w->name, hc->name);
+			sc_report_mark(r);
+			sc_check *c = sc_report_add(r, cid, SC_CHECK_WARN,
+						    "%s.%s: the client declares it, no rule sends it: it is always NULL", w->name, hc->name);
+			sc_check_set_hint(c, "remove from the table %s: %s", w->name, line);
+			sc_check_set_details(c, column_json(w->name, hc->name, hc->type, NULL));
+			problems++;
+			free(cid);
+			free(line);
+		}
+		if (!problems) {
+			sc_check *c = sc_report_add(r, id, SC_CHECK_OK, "%s: the client declares the %zu column%s the rules send, with their types",
+						    w->name, w->ncolumns, w->ncolumns == 1 ? "" : "s");
+			sc_check_set_details(c, column_json(w->name, NULL, NULL, NULL));
+		}
+		free(id);
+	}
+	for (size_t i = 0; i < have->ntables; i++) {
+		const sc_client_table *h = &have->tables[i];
+		if (h->local_only || sc_cs_find_table(want, h->name))
+			continue;
+		char *id = sc_xasprintf("client.schema.%s", h->name);
+		sc_report_mark(r);
+		sc_check *c = sc_report_add(r, id, SC_CHECK_WARN,
+					    "%s: a synced table of the client schema that no rule sends: it stays empty (unless the app writes it)", h->name);
+		sc_check_set_hint(c, "remove the table %s from the client schema, or make it localOnly", h->name);
+		sc_check_set_details(c, column_json(h->name, NULL, NULL, NULL));
+		free(id);
+	}
+}
+
+int sc_client_schema_compare(const char *client_path, sc_pg *source, const char *rules_text, size_t rules_len,
+			     const char *rules_name, const sc_cs_render_opts *lang, int timeout_s, sc_report *r,
+			     sc_error *err)
+{
+	sc_client_schema have;
+	if (sc_client_schema_read(client_path, timeout_s, &have, err) != 0)
+		return -1;
+	sc_rules_result rules;
+	sc_report_mark(r);
+	if (sc_rules_validate(rules_text, rules_len, rules_name, &rules, err) != 0) {
+		sc_check *c = sc_report_add(r, "client.schema", SC_CHECK_FAIL, "%s", err->message);
+		sc_check_set_hint(c, "fix the rules file; syncctl rules validate %s shows where", rules_name);
+		sc_error_clear(err);
+		sc_rules_result_free(&rules);
+		sc_client_schema_free(&have);
+		return 0;
+	}
+	size_t errors = sc_rules_count(&rules, SC_RULES_ERROR);
+	if (errors) {
+		const sc_rules_diag *d = NULL;
+		for (size_t i = 0; i < rules.ndiags && !d; i++)
+			if (rules.diags[i].severity == SC_RULES_ERROR)
+				d = &rules.diags[i];
+		sc_check *c = sc_report_add(r, "client.schema", SC_CHECK_FAIL,
+					    "the rules are invalid (%zu error%s; %s:%d:%d: %s): what they send cannot be known", errors,
+					    errors == 1 ? "" : "s", rules_name, d->line, d->column, d->message);
+		sc_check_set_hint(c, "syncctl rules validate %s", rules_name);
+		sc_rules_result_free(&rules);
+		sc_client_schema_free(&have);
+		return 0;
+	}
+	sc_cs_source src;
+	if (sc_cs_source_load(source, &src, err) != 0) {
+		sc_rules_result_free(&rules);
+		sc_client_schema_free(&have);
+		return -1;
+	}
+	sc_cs_schema want;
+	if (sc_cs_compute(&rules, &src, &want, err) != 0) {
+		sc_check *c = sc_report_add(r, "client.schema", SC_CHECK_FAIL, "%s", err->message);
+		sc_check_set_hint(c, "syncctl schema client --rules %s shows the same", rules_name);
+		sc_error_clear(err);
+	} else {
+		sc_client_schema_check(&have, &want, lang, r);
+		sc_cs_schema_free(&want);
+	}
+	sc_cs_source_free(&src);
+	sc_rules_result_free(&rules);
+	sc_client_schema_free(&have);
+	return 0;
 }

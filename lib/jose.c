@@ -15,6 +15,9 @@
 #include <openssl/rsa.h>
 
 #include "buf.h"
+#include "error.h"
+#include "json.h"
+#include "text.h"
 
 static const struct {
 	sc_alg alg;
@@ -459,9 +462,57 @@ char *sc_key_thumbprint(const sc_key *k)
 
 /* ---- JWKS ---- */
 
+/* A value from outside as a message shows it: escaped (lib/text.h: the
+ * NUL of a JSON string as \u0000, control characters and bytes that are
+ * not UTF-8 as \xNN), at most max bytes, cut on a character boundary. */
+static char *shown(const char *s, size_t max)
+{
+	char *t = sc_text_safe(s ? s : "");
+	size_t n = strlen(t);
+	if (n > max) {
+		while (max > 0 && ((unsigned char)t[max] & 0xC0) == 0x80)
+			max--;
+		t = sc_xrealloc(t, max + 4);
+		memcpy(t + max, "...", 4);
+	}
+	return t;
+}
+
+/* A JSON value as a message shows it: its JSON text, escaped the same way. */
+static char *shown_json(const cJSON *v, size_t max)
+{
+	char *j = sc_json_print(v, false);
+	char *t = shown(j, max);
+	free(j);
+	return t;
+}
+
+/* What a message adds about a string that held an escaped NUL. */
+static const char *nul_note(const char *s)
+{
+	return sc_json_has_nul(s) ? " (it holds a NUL character, shown as \\u0000: the service compares the whole string)" : "";
+}
+
+/* JavaScript's truthiness of a parsed JSON value (absent counts false). */
+static bool js_truthy(const cJSON *v)
+{
+	if (!v || cJSON_IsNull(v) || cJSON_IsFalse(v))
+		return false;
+	if (cJSON_IsNumber(v))
+		return v->valuedouble != 0;
+	if (cJSON_IsString(v))
+		return v->valuestring[0] != '\0';
+	return true;
+}
+
+static const cJSON *member(const cJSON *o, const char *name)
+{
+	return cJSON_GetObjectItemCaseSensitive(o, name);
+}
+
 static unsigned char *member_b64(const cJSON *o, const char *name, size_t *len)
 {
-	const char *s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, name));
+	const char *s = cJSON_GetStringValue(member(o, name));
 	return s ? sc_b64url_decode(s, strlen(s), len) : NULL;
 }
 
@@ -477,31 +528,101 @@ static EVP_PKEY *pkey_fromdata(const char *type, OSSL_PARAM_BLD *bld)
 	return p;
 }
 
-/* One JWK into a key; NULL message on success, else why not. */
-static const char *import_jwk(const cJSON *j, sc_key *k)
+/* Writes a reason; false, for `return why_set(...)` and `ok = why_set(...)`. */
+static bool why_set(char *why, size_t whylen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static bool why_set(char *why, size_t whylen, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, whylen, fmt, ap);
+	va_end(ap);
+	return false;
+}
+
+#define WHY(...) why_set(why, whylen, __VA_ARGS__)
+#define WHY_BUF(buf, ...) why_set(buf, sizeof buf, __VA_ARGS__)
+
+/* "has an unsupported crv "X" (LIST)", or "has no crv (LIST)". */
+static bool bad_crv(const cJSON *crv, const char *list, char *why, size_t whylen)
+{
+	if (!cJSON_IsString(crv))
+		return WHY("has no crv (%s)", list);
+	char *c = shown(crv->valuestring, 40);
+	bool ok = WHY("has an unsupported crv \"%s\" (%s)%s", c, list, nul_note(crv->valuestring));
+	free(c);
+	return ok;
+}
+
+/* False, with the reason, when a member of the JWK (a string, or a string
+ * in a list such as key_ops) holds an escaped NUL. The service would
+ * compare it whole ("RS256\u0000x" is no alg, "sig\u0000x" no use, a kid
+ * "k1\u0000x" not k1); syncctl refuses the key and names the member, so
+ * nobody mistakes it for the key it looks like. */
+static bool jwk_no_nul(const cJSON *j, char *why, size_t whylen)
+{
+	const cJSON *m;
+	cJSON_ArrayForEach(m, j) {
+		const cJSON *v = m;
+		if (cJSON_IsArray(m)) {
+			const cJSON *e;
+			v = NULL;
+			cJSON_ArrayForEach(e, m)
+				if (cJSON_IsString(e) && sc_json_has_nul(e->valuestring))
+					v = e;
+		}
+		if (v && cJSON_IsString(v) && sc_json_has_nul(v->valuestring)) {
+			char *name = shown(m->string, 40);
+			char *val = shown_json(v, 60);
+			WHY("has a \"%s\" member holding a NUL character (%s): a key member with a NUL is refused (the service compares it whole, so it is not the value it looks like)",
+			    name, val);
+			free(name);
+			free(val);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* One JWK into a key; false, with the reason in why, when it cannot be
+ * one. Members are compared whole: "P-256\u0000x" is no curve. */
+static bool import_jwk(const cJSON *j, sc_key *k, char *why, size_t whylen)
 {
 	memset(k, 0, sizeof *k);
-	const char *kty = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "kty"));
+	why[0] = '\0';
+	const char *kty = cJSON_GetStringValue(member(j, "kty"));
 	if (!kty)
-		return "has no kty";
-	const cJSON *kid = cJSON_GetObjectItemCaseSensitive(j, "kid");
+		return WHY("has no kty");
+	const cJSON *kid = member(j, "kid");
 	if (kid && !cJSON_IsString(kid))
-		return "has a kid that is not a string";
-	const cJSON *alg = cJSON_GetObjectItemCaseSensitive(j, "alg");
-	if (alg) {
-		if (!cJSON_IsString(alg) || !sc_alg_from_name(alg->valuestring))
-			return "has an unsupported alg";
-		k->alg = sc_alg_from_name(alg->valuestring);
+		return WHY("has a kid that is not a string");
+	/* The service imports a key whatever its alg (jose's importJWK leaves
+	 * an RSA, EC or OKP key's alg to node, which ignores it) and then pins
+	 * tokens to it when it is truthy (KeySpec.matchesAlgorithm: jwtAlg ===
+	 * source.alg): with an alg that names no algorithm it takes ("A128KW")
+	 * the key verifies nothing. Refused here with the reason: a JWKS whose
+	 * key can never verify a token is a mistake to fix, not to skip. */
+	const cJSON *alg = member(j, "alg");
+	sc_alg alg_id = SC_ALG_UNKNOWN;
+	if (js_truthy(alg)) {
+		alg_id = cJSON_IsString(alg) ? sc_alg_from_name(alg->valuestring) : SC_ALG_UNKNOWN;
+		if (!alg_id) {
+			char *t = shown_json(alg, 40);
+			WHY("has alg %s, which is no algorithm the service verifies tokens with (" SC_ALG_LIST "): the service would load the key and match no token's alg to it",
+			    t);
+			free(t);
+			return false;
+		}
 	}
 	size_t la = 0, lb = 0;
 	unsigned char *a = NULL, *b = NULL;
-	const char *why = NULL;
+	bool ok = true;
 	if (strcmp(kty, "RSA") == 0) {
 		k->kty = "RSA";
 		a = member_b64(j, "n", &la);
 		b = member_b64(j, "e", &lb);
 		if (!a || !b || !la || !lb) {
-			why = "lacks a valid n or e";
+			ok = WHY("lacks a valid n or e");
 			goto out;
 		}
 		OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
@@ -514,12 +635,13 @@ static const char *import_jwk(const cJSON *j, sc_key *k)
 		BN_free(e);
 	} else if (strcmp(kty, "EC") == 0) {
 		k->kty = "EC";
-		const char *crv = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "crv"));
+		const cJSON *crvj = member(j, "crv");
+		const char *crv = cJSON_GetStringValue(crvj);
 		const char *group = !crv ? NULL : strcmp(crv, "P-256") == 0 ? "prime256v1"
 				    : strcmp(crv, "P-384") == 0 ? "secp384r1"
 				    : strcmp(crv, "P-521") == 0 ? "secp521r1" : NULL;
 		if (!group) {
-			why = "has an unsupported crv (P-256, P-384, P-521)";
+			ok = bad_crv(crvj, "P-256, P-384, P-521", why, whylen);
 			goto out;
 		}
 		k->crv = strcmp(crv, "P-256") == 0 ? "P-256" : strcmp(crv, "P-384") == 0 ? "P-384" : "P-521";
@@ -527,7 +649,7 @@ static const char *import_jwk(const cJSON *j, sc_key *k)
 		a = member_b64(j, "x", &la);
 		b = member_b64(j, "y", &lb);
 		if (!a || !b || la != size || lb != size) {
-			why = "lacks a valid x or y for its curve";
+			ok = WHY("lacks a valid x or y for its curve");
 			goto out;
 		}
 		unsigned char point[1 + 2 * 66];
@@ -542,55 +664,56 @@ static const char *import_jwk(const cJSON *j, sc_key *k)
 		if (k->pkey) {
 			/* A point off the curve is refused here, not at verify time. */
 			EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_pkey(NULL, k->pkey, NULL);
-			int ok = c && EVP_PKEY_public_check(c) == 1;
+			int on = c && EVP_PKEY_public_check(c) == 1;
 			EVP_PKEY_CTX_free(c);
-			if (!ok) {
-				why = "has a point that is not on its curve";
+			if (!on) {
+				ok = WHY("has a point that is not on its curve");
 				goto out;
 			}
 		}
 	} else if (strcmp(kty, "OKP") == 0) {
 		k->kty = "OKP";
-		const char *crv = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "crv"));
-		if (!crv || strcmp(crv, "Ed25519") != 0) {
-			why = "has an unsupported crv (Ed25519)";
+		const cJSON *crvj = member(j, "crv");
+		if (!cJSON_IsString(crvj) || strcmp(crvj->valuestring, "Ed25519") != 0) {
+			ok = bad_crv(crvj, "Ed25519", why, whylen);
 			goto out;
 		}
 		k->crv = "Ed25519";
 		a = member_b64(j, "x", &la);
 		if (!a || la != 32) {
-			why = "lacks a valid x";
+			ok = WHY("lacks a valid x");
 			goto out;
 		}
 		k->pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, a, la);
 	} else if (strcmp(kty, "oct") == 0) {
 		a = member_b64(j, "k", &la);
 		if (!a || !la) {
-			why = "lacks a valid k";
+			ok = WHY("lacks a valid k");
 			goto out;
 		}
 		sc_key_from_secret(a, la, k);
-		if (alg)
-			k->alg = sc_alg_from_name(alg->valuestring);
 	} else {
-		why = "has an unsupported kty (RSA, EC, OKP, oct)";
+		char *t = shown(kty, 40);
+		ok = WHY("has an unsupported kty \"%s\" (RSA, EC, OKP, oct)%s", t, nul_note(kty));
+		free(t);
 		goto out;
 	}
+	k->alg = alg_id;
 	if (!k->pkey && strcmp(k->kty, "oct") != 0)
-		why = "could not be imported";
-	if (!why && kid)
+		ok = WHY("could not be imported");
+	if (ok && kid)
 		k->kid = sc_xstrdup(kid->valuestring);
-	if (!why && k->alg && !sc_key_accepts(k, k->alg))
-		why = "has an alg that does not fit its kty or crv";
+	if (ok && k->alg && !sc_key_accepts(k, k->alg))
+		ok = WHY("has an alg that does not fit its kty or crv");
 out:
 	if (a)
 		OPENSSL_clear_free(a, la);
 	if (b)
 		OPENSSL_clear_free(b, lb);
 	ERR_clear_error();
-	if (why)
+	if (!ok)
 		sc_key_free(k);
-	return why;
+	return ok;
 }
 
 static BIGNUM *member_bn(const cJSON *o, const char *name)
@@ -615,19 +738,38 @@ static EVP_PKEY *keypair_fromdata(const char *type, OSSL_PARAM_BLD *bld)
 	return p;
 }
 
+/* "X is not valid JSON at byte N", "X is not valid JSON: a NUL byte ...",
+ * or, for a document deeper than cJSON reads (which may well be valid
+ * JSON), "X cannot be read as JSON: nested deeper than 1000 levels". */
+static void json_error(sc_error *err, const char *what, const char *why)
+{
+	if (strncmp(why, "not valid JSON ", 15) == 0)
+		sc_error_set(err, SC_EXIT_USAGE, "%s is %s", what, why);
+	else if (strncmp(why, "nested deeper", 13) == 0)
+		sc_error_set(err, SC_EXIT_USAGE, "%s cannot be read as JSON: %s (syncctl reads JSON to that depth)", what, why);
+	else
+		sc_error_set(err, SC_EXIT_USAGE, "%s is not valid JSON: %s", what, why);
+}
+
 int sc_key_from_private_jwk(const char *json, size_t len, const char *what, sc_key *out, sc_error *err)
 {
 	memset(out, 0, sizeof *out);
-	cJSON *j = cJSON_ParseWithLength(json, len);
+	char why[256] = "";
+	cJSON *j = sc_json_parse(json, len, why, sizeof why);
 	if (!cJSON_IsObject(j)) {
 		cJSON_Delete(j);
-		sc_error_set(err, SC_EXIT_USAGE, "%s is not a JSON Web Key", what);
+		if (why[0])
+			sc_error_set(err, SC_EXIT_USAGE, "%s is not a JSON Web Key: %s", what, why);
+		else
+			sc_error_set(err, SC_EXIT_USAGE, "%s is not a JSON Web Key", what);
 		return -1;
 	}
-	const char *kty = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "kty"));
-	const char *why = NULL;
-	if (kty && strcmp(kty, "oct") == 0) {
-		why = import_jwk(j, out);
+	const char *kty = cJSON_GetStringValue(member(j, "kty"));
+	bool ok = jwk_no_nul(j, why, sizeof why);
+	if (!ok) {
+		/* reported below */
+	} else if (kty && strcmp(kty, "oct") == 0) {
+		ok = import_jwk(j, out, why, sizeof why);
 	} else if (kty && strcmp(kty, "RSA") == 0) {
 		static const struct { const char *jwk, *param; } parts[] = {
 			{ "n", OSSL_PKEY_PARAM_RSA_N }, { "e", OSSL_PKEY_PARAM_RSA_E }, { "d", OSSL_PKEY_PARAM_RSA_D },
@@ -644,7 +786,7 @@ int sc_key_from_private_jwk(const char *json, size_t len, const char *what, sc_k
 				crt = false;
 		}
 		if (!bn[0] || !bn[1] || !bn[2]) {
-			why = "lacks n, e or d";
+			ok = WHY_BUF(why, "lacks n, e or d");
 		} else {
 			for (int i = 0; i < (crt ? 8 : 3); i++)
 				OSSL_PARAM_BLD_push_BN(bld, parts[i].param, bn[i]);
@@ -656,12 +798,12 @@ int sc_key_from_private_jwk(const char *json, size_t len, const char *what, sc_k
 	} else if (kty && strcmp(kty, "EC") == 0) {
 		/* The public half as a JWK, then the private scalar d. */
 		sc_key pub;
-		why = import_jwk(j, &pub);
-		bool have_pub = !why; /* import_jwk frees what it refuses */
+		bool have_pub = import_jwk(j, &pub, why, sizeof why);
 		BIGNUM *d = member_bn(j, "d");
-		if (!why && !d)
-			why = "lacks d";
-		if (!why) {
+		ok = have_pub;
+		if (ok && !d)
+			ok = WHY_BUF(why, "lacks d");
+		if (ok) {
 			const char *group = strcmp(pub.crv, "P-256") == 0 ? "prime256v1" : strcmp(pub.crv, "P-384") == 0 ? "secp384r1" : "secp521r1";
 			unsigned char point[1 + 2 * 66];
 			unsigned char *enc = NULL;
@@ -676,41 +818,45 @@ int sc_key_from_private_jwk(const char *json, size_t len, const char *what, sc_k
 			out->pkey = keypair_fromdata("EC", bld);
 			OSSL_PARAM_BLD_free(bld);
 		}
-		BN_clear_free(d);
 		if (have_pub)
 			sc_key_free(&pub);
+		BN_clear_free(d);
 	} else if (kty && strcmp(kty, "OKP") == 0) {
 		size_t dl = 0;
 		unsigned char *d = member_b64(j, "d", &dl);
-		const char *crv = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "crv"));
-		if (!crv || strcmp(crv, "Ed25519") != 0)
-			why = "has an unsupported crv (Ed25519)";
+		const cJSON *crvj = member(j, "crv");
+		if (!cJSON_IsString(crvj) || strcmp(crvj->valuestring, "Ed25519") != 0)
+			ok = bad_crv(crvj, "Ed25519", why, sizeof why);
 		else if (!d || dl != 32)
-			why = "lacks a valid d";
+			ok = WHY_BUF(why, "lacks a valid d");
 		else
 			out->pkey = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, d, dl);
 		if (d)
 			OPENSSL_clear_free(d, dl);
+	} else if (kty) {
+		char *t = shown(kty, 40);
+		ok = WHY_BUF(why, "has an unsupported kty \"%s\" (RSA, EC, OKP, oct)%s", t, nul_note(kty));
+		free(t);
 	} else {
-		why = "has an unsupported kty (RSA, EC, OKP, oct)";
+		ok = WHY_BUF(why, "has no kty");
 	}
-	if (!why && strcmp(kty, "oct") != 0) {
+	if (ok && strcmp(kty, "oct") != 0) {
 		if (!out->pkey || !describe_pkey(out)) {
-			why = "could not be imported";
+			ok = WHY_BUF(why, "could not be imported");
 		} else {
-			const cJSON *kid = cJSON_GetObjectItemCaseSensitive(j, "kid");
-			const char *alg = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "alg"));
+			const cJSON *kid = member(j, "kid");
+			const char *alg = cJSON_GetStringValue(member(j, "alg"));
 			if (cJSON_IsString(kid))
 				out->kid = sc_xstrdup(kid->valuestring);
 			if (alg)
 				out->alg = sc_alg_from_name(alg);
 			if (alg && (!out->alg || !sc_key_accepts(out, out->alg)))
-				why = "has an alg that does not fit its kty or crv";
+				ok = WHY_BUF(why, "has an alg that does not fit its kty or crv");
 		}
 	}
 	ERR_clear_error();
 	cJSON_Delete(j);
-	if (why) {
+	if (!ok) {
 		sc_key_free(out);
 		sc_error_set(err, SC_EXIT_USAGE, "%s: the JSON Web Key %s", what, why);
 		return -1;
@@ -719,13 +865,51 @@ int sc_key_from_private_jwk(const char *json, size_t len, const char *what, sc_k
 	return 0;
 }
 
+/* Why RemoteJWKSCollector.getKeys (packages/service-core/src/auth/
+ * RemoteJWKSCollector.ts) passes a key over, or NULL when it takes it:
+ * kty other than RSA, OKP and EC (oct keys are secrets); a string use
+ * other than "sig"; a key_ops list without "verify". From a file the key
+ * types are not filtered (inline keys may be secrets). Strings compare
+ * whole: "sig\u0000x" is not "sig". */
+static char *skip_reason(const cJSON *j, bool from_uri)
+{
+	const cJSON *ktyj = member(j, "kty");
+	const char *kty = cJSON_GetStringValue(ktyj);
+	if (from_uri && !(kty && (strcmp(kty, "RSA") == 0 || strcmp(kty, "EC") == 0 || strcmp(kty, "OKP") == 0))) {
+		char *t = ktyj ? shown_json(ktyj, 40) : sc_xstrdup("none");
+		char *r = sc_xasprintf("kty %s (a JWKS URI serves RSA, EC and OKP keys only)", t);
+		free(t);
+		return r;
+	}
+	const cJSON *use = member(j, "use");
+	if (cJSON_IsString(use) && strcmp(use->valuestring, "sig") != 0) {
+		char *t = shown_json(use, 40);
+		char *r = sc_xasprintf("use %s is not \"sig\"", t);
+		free(t);
+		return r;
+	}
+	const cJSON *ops = member(j, "key_ops");
+	if (cJSON_IsArray(ops)) {
+		const cJSON *op;
+		cJSON_ArrayForEach(op, ops)
+			if (cJSON_IsString(op) && strcmp(op->valuestring, "verify") == 0)
+				return NULL;
+		char *t = shown_json(ops, 80);
+		char *r = sc_xasprintf("key_ops %s lacks \"verify\"", t);
+		free(t);
+		return r;
+	}
+	return NULL;
+}
+
 int sc_keyset_from_jwks(const char *json, size_t len, bool from_uri, const char *what,
 			sc_keyset *out, sc_error *err)
 {
 	memset(out, 0, sizeof *out);
-	cJSON *doc = cJSON_ParseWithLength(json, len);
+	char why[256];
+	cJSON *doc = sc_json_parse(json, len, why, sizeof why);
 	if (!doc) {
-		sc_error_set(err, SC_EXIT_USAGE, "%s is not valid JSON", what);
+		json_error(err, what, why);
 		return -1;
 	}
 	cJSON *keys = cJSON_GetObjectItemCaseSensitive(doc, "keys");
@@ -749,32 +933,28 @@ int sc_keyset_from_jwks(const char *json, size_t len, bool from_uri, const char 
 			sc_error_set(err, SC_EXIT_USAGE, "%s: keys[%d] is not an object", what, i);
 			goto fail;
 		}
-		const char *kty = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "kty"));
-		const char *use = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "use"));
-		const cJSON *ops = cJSON_GetObjectItemCaseSensitive(j, "key_ops");
-		bool verify_op = true;
-		if (cJSON_IsArray(ops)) {
-			verify_op = false;
-			const cJSON *op;
-			cJSON_ArrayForEach(op, ops)
-				if (cJSON_IsString(op) && strcmp(op->valuestring, "verify") == 0)
-					verify_op = true;
+		sc_key k;
+		if (!jwk_no_nul(j, why, sizeof why)) {
+			sc_error_set(err, SC_EXIT_USAGE, "%s: keys[%d] %s", what, i, why);
+			goto fail;
 		}
-		/* What the service skips at a jwks_uri: secrets, and keys that
-		 * are not for verifying signatures. */
-		if ((from_uri && kty && strcmp(kty, "oct") == 0) || (use && strcmp(use, "sig") != 0) || !verify_op) {
+		char *skip = skip_reason(j, from_uri);
+		if (skip) {
+			sc_log_verbose("%s: keys[%d] skipped, as the service skips it: %s", what, i, skip);
+			free(skip);
 			out->skipped++;
 			i++;
 			continue;
 		}
-		sc_key k;
-		const char *why = import_jwk(j, &k);
-		if (why) {
-			const char *kid = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "kid"));
-			if (kid)
-				sc_error_set(err, SC_EXIT_USAGE, "%s: key \"%.64s\" (keys[%d]) %s", what, kid, i, why);
-			else
+		if (!import_jwk(j, &k, why, sizeof why)) {
+			const char *kid = cJSON_GetStringValue(member(j, "kid"));
+			if (kid) {
+				char *t = shown(kid, 64);
+				sc_error_set(err, SC_EXIT_USAGE, "%s: key \"%s\" (keys[%d]) %s", what, t, i, why);
+				free(t);
+			} else {
 				sc_error_set(err, SC_EXIT_USAGE, "%s: keys[%d] %s", what, i, why);
+			}
 			goto fail;
 		}
 		sc_keyset_add(out, &k);
@@ -933,8 +1113,10 @@ char *sc_jwt_sign(sc_alg alg, const sc_key *key, const char *kid, const cJSON *c
 	cJSON_AddStringToObject(h, "typ", "JWT");
 	if (kid)
 		cJSON_AddStringToObject(h, "kid", kid);
-	char *hs = cJSON_PrintUnformatted(h);
-	char *cs = cJSON_PrintUnformatted(claims);
+	/* Valid UTF-8 JSON whatever the strings hold: a kid or claim read from
+	 * JSON with an escaped NUL signs as \u0000 again. */
+	char *hs = sc_json_print(h, false);
+	char *cs = sc_json_print(claims, false);
 	cJSON_Delete(h);
 	char *h64 = sc_b64url_encode(hs, strlen(hs));
 	char *c64 = sc_b64url_encode(cs, strlen(cs));
@@ -959,12 +1141,20 @@ char *sc_jwt_sign(sc_alg alg, const sc_key *key, const char *kid, const cJSON *c
 
 /* ---- verification ---- */
 
+/* What the sync service does with a token is the spec: KeyStore.verifyJwt
+ * and getCachedKey (packages/service-core/src/auth/KeyStore.ts), KeySpec
+ * (KeySpec.ts), mapJoseError (utils.ts), and jose 4's jwtVerify as
+ * KeyStore calls it: clockTolerance 60, algorithms HS/RS/ES/EdDSA,
+ * requiredClaims sub, iat, exp; no issuer, no audience, no maxTokenAge,
+ * no typ (jose src/lib/jwt_claims_set.ts checks iat against the clock
+ * only with maxTokenAge, iss only with issuer, typ only with typ). */
+
 static void fail(sc_jwt_result *r, const char *code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 static void fail(sc_jwt_result *r, const char *code, const char *fmt, ...)
 {
-	char msg[512];
+	char msg[1024];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
@@ -994,8 +1184,21 @@ static cJSON *decode_segment(const char *s, size_t len, const char *what, sc_jwt
 		fail(r, "PSYNC_S2101", "Token is not a well-formed JWT: the %s is not base64url", what);
 		return NULL;
 	}
-	cJSON *j = cJSON_ParseWithLength((const char *)raw, n);
+	char why[256];
+	cJSON *j = sc_json_parse((const char *)raw, n, why, sizeof why);
 	free(raw);
+	if (!j) {
+		if (strncmp(why, "nested deeper", 13) == 0)
+			/* Maybe valid JSON, which the service's JSON.parse reads:
+			 * what it would say is unknown here. */
+			fail(r, "SYNCCTL_NESTING", "The token's %s cannot be read here: it is %s (syncctl reads JSON to that depth; the service's JSON.parse reads deeper, so its verdict is not known)",
+			     what, why);
+		else if (strncmp(why, "not valid JSON ", 15) == 0)
+			fail(r, "PSYNC_S2101", "Token is not a well-formed JWT: the %s is %s", what, why);
+		else
+			fail(r, "PSYNC_S2101", "Token is not a well-formed JWT: the %s is not valid JSON: %s", what, why);
+		return NULL;
+	}
 	if (!cJSON_IsObject(j)) {
 		cJSON_Delete(j);
 		fail(r, "PSYNC_S2101", "Token is not a well-formed JWT: the %s is not a JSON object", what);
@@ -1009,26 +1212,45 @@ static cJSON *decode_segment(const char *s, size_t len, const char *what, sc_jwt
 	return j;
 }
 
-static bool json_list_contains(const cJSON *aud, const char *s)
+/* Whether the token's aud (a string or a list) holds s, compared whole
+ * (audiences.includes(a) in KeyStore.verifyJwt). A value with an escaped
+ * NUL equals no configured audience: those come from argv and the
+ * environment, which hold no NUL. */
+static bool aud_contains(const cJSON *aud, const char *s)
 {
 	if (cJSON_IsString(aud))
-		return strcmp(aud->valuestring, s) == 0;
+		return !sc_json_has_nul(aud->valuestring) && strcmp(aud->valuestring, s) == 0;
+	if (!cJSON_IsArray(aud))
+		return false;
 	const cJSON *a;
 	cJSON_ArrayForEach(a, aud)
-		if (cJSON_IsString(a) && strcmp(a->valuestring, s) == 0)
+		if (cJSON_IsString(a) && !sc_json_has_nul(a->valuestring) && strcmp(a->valuestring, s) == 0)
 			return true;
+	return false;
+}
+
+static bool aud_has_nul(const cJSON *aud)
+{
+	if (cJSON_IsString(aud))
+		return sc_json_has_nul(aud->valuestring);
+	const cJSON *a;
+	if (cJSON_IsArray(aud))
+		cJSON_ArrayForEach(a, aud)
+			if (cJSON_IsString(a) && sc_json_has_nul(a->valuestring))
+				return true;
 	return false;
 }
 
 static void check_claims(const cJSON *c, const sc_verify_opts *o, sc_jwt_result *r)
 {
+	/* Presence as jose's requiredClaims checks it (`claim in payload`):
+	 * "sub": null is there. Any sub is taken: BaseJwtPayload normalizes it
+	 * (sc_jwt_user_id; the service's test auth.test.ts "KeyStore
+	 * normalizes sub claim values"). */
 	static const char *required[] = { "sub", "iat", "exp" };
 	for (int i = 0; i < 3; i++)
 		if (!cJSON_GetObjectItemCaseSensitive(c, required[i]))
 			fail(r, "PSYNC_S2101", "JWT payload is missing a required claim \"%s\"", required[i]);
-	const cJSON *sub = cJSON_GetObjectItemCaseSensitive(c, "sub");
-	if (sub && !cJSON_IsString(sub))
-		fail(r, "PSYNC_S2101", "\"sub\" claim must be a string");
 	const cJSON *iat = cJSON_GetObjectItemCaseSensitive(c, "iat");
 	const cJSON *exp = cJSON_GetObjectItemCaseSensitive(c, "exp");
 	const cJSON *nbf = cJSON_GetObjectItemCaseSensitive(c, "nbf");
@@ -1039,46 +1261,58 @@ static void check_claims(const cJSON *c, const sc_verify_opts *o, sc_jwt_result 
 			fail(r, "PSYNC_S2101", "\"%s\" claim must be a number", times[i]);
 	double now = (double)o->now;
 	if (cJSON_IsNumber(exp) && exp->valuedouble + (double)o->leeway <= now)
-		fail(r, "PSYNC_S2103", "JWT has expired (exp was %.0f s ago)", now - exp->valuedouble);
+		fail(r, "PSYNC_S2103", "JWT has expired (exp was %.0f s ago, beyond the %ld s leeway)", now - exp->valuedouble,
+		     o->leeway);
 	if (cJSON_IsNumber(nbf) && nbf->valuedouble > now + (double)o->leeway)
 		fail(r, "PSYNC_S2101", "\"nbf\" claim timestamp check failed (not valid for another %.0f s)",
 		     nbf->valuedouble - now);
-	if (cJSON_IsNumber(iat) && iat->valuedouble > now + (double)o->leeway)
-		fail(r, "PSYNC_S2101", "\"iat\" claim timestamp check failed (it should be in the past; it is %.0f s ahead)",
-		     iat->valuedouble - now);
+	/* iat ahead of the clock is no failure: jose checks it only with
+	 * maxTokenAge, which KeyStore does not pass. */
 	if (cJSON_IsNumber(iat) && cJSON_IsNumber(exp) && exp->valuedouble - iat->valuedouble > (double)o->max_lifetime)
 		fail(r, "PSYNC_S2104", "Token must expire in a maximum of %ld seconds, got %.0fs", o->max_lifetime,
 		     exp->valuedouble - iat->valuedouble);
 
+	/* `aud == null` is missing; a string is a list of one. */
 	const cJSON *aud = cJSON_GetObjectItemCaseSensitive(c, "aud");
 	char *allowed = NULL;
 	{
 		cJSON *a = cJSON_CreateArray();
 		for (size_t i = 0; i < o->naudiences; i++)
 			cJSON_AddItemToArray(a, cJSON_CreateString(o->audiences[i]));
-		allowed = cJSON_PrintUnformatted(a);
+		allowed = shown_json(a, 200);
 		cJSON_Delete(a);
 	}
-	if (!aud) {
+	if (!aud || cJSON_IsNull(aud)) {
 		fail(r, "PSYNC_S2105", "JWT payload is missing a required claim \"aud\" (this configuration allows %s)", allowed);
 	} else {
 		bool hit = false;
 		for (size_t i = 0; i < o->naudiences && !hit; i++)
-			hit = json_list_contains(aud, o->audiences[i]);
+			hit = aud_contains(aud, o->audiences[i]);
 		if (!hit) {
-			char *got = cJSON_PrintUnformatted(aud);
+			char *got = shown_json(aud, 200);
+			const char *nul = aud_has_nul(aud) ? "; a value holds a NUL character, shown as \\u0000: the service compares whole strings" : "";
 			if (o->naudiences == 0)
-				fail(r, "PSYNC_S2105", "Unexpected \"aud\" claim value: %.200s (no audience is configured, so every token fails; pass --aud)", got);
+				fail(r, "PSYNC_S2105", "Unexpected \"aud\" claim value: %s (no audience is configured, so every token fails; pass --aud%s)", got, nul);
 			else
-				fail(r, "PSYNC_S2105", "Unexpected \"aud\" claim value: %.200s (this configuration allows %.200s)", got, allowed);
+				fail(r, "PSYNC_S2105", "Unexpected \"aud\" claim value: %s (this configuration allows %s%s)", got, allowed, nul);
 			free(got);
 		}
 	}
 	free(allowed);
+	/* The service never checks iss (KeyStore passes jose no issuer):
+	 * --iss is syncctl's own check, with its own code. */
 	if (o->issuer) {
 		const cJSON *iss = cJSON_GetObjectItemCaseSensitive(c, "iss");
-		if (!cJSON_IsString(iss) || strcmp(iss->valuestring, o->issuer) != 0)
-			fail(r, "PSYNC_S2101", "unexpected \"iss\" claim value (expected \"%.100s\")", o->issuer);
+		char *want = shown(o->issuer, 100);
+		if (!iss) {
+			fail(r, "SYNCCTL_ISS", "the token has no \"iss\" claim; --iss requires \"%s\" (syncctl's own check: the sync service does not check iss)", want);
+		} else if (!cJSON_IsString(iss) || sc_json_has_nul(iss->valuestring) || strcmp(iss->valuestring, o->issuer) != 0) {
+			char *got = shown_json(iss, 100);
+			fail(r, "SYNCCTL_ISS", "\"iss\" claim value %s is not the one --iss requires, \"%s\" (syncctl's own check: the sync service does not check iss)%s",
+			     got, want, cJSON_IsString(iss) ? nul_note(iss->valuestring) : "");
+			free(got);
+		}
+		free(want);
 	}
 	const cJSON *params = cJSON_GetObjectItemCaseSensitive(c, "parameters");
 	if (params && !cJSON_IsNull(params) && !cJSON_IsObject(params))
@@ -1088,11 +1322,17 @@ static void check_claims(const cJSON *c, const sc_verify_opts *o, sc_jwt_result 
 static char *known_kids(const sc_keyset *ks)
 {
 	sc_buf b = SC_BUF_INIT;
-	for (size_t i = 0; i < ks->n; i++)
-		sc_buf_printf(&b, "%s%s", b.len ? ", " : "", ks->keys[i].kid ? ks->keys[i].kid : "(no kid)");
+	for (size_t i = 0; i < ks->n && b.len < 300; i++) {
+		char *k = ks->keys[i].kid ? shown(ks->keys[i].kid, 64) : sc_xstrdup("(no kid)");
+		sc_buf_printf(&b, "%s%s", b.len ? ", " : "", k);
+		free(k);
+	}
 	if (!b.len)
 		sc_buf_puts(&b, "none");
-	return sc_buf_take(&b);
+	char *all = sc_buf_take(&b);
+	char *s = shown(all, 300);
+	free(all);
+	return s;
 }
 
 void sc_jwt_verify(const char *token, size_t len, const sc_keyset *ks, const sc_verify_opts *o,
@@ -1126,13 +1366,18 @@ void sc_jwt_verify(const char *token, size_t len, const sc_keyset *ks, const sc_
 	}
 	r->well_formed = r->claims != NULL;
 
+	/* The alg is compared whole: "RS256\u0000x" is no algorithm (jose:
+	 * '"alg" (Algorithm) Header Parameter not allowed', before any key). */
 	const cJSON *alg_j = cJSON_GetObjectItemCaseSensitive(r->header, "alg");
 	const char *alg_name = cJSON_GetStringValue(alg_j);
 	sc_alg alg = sc_alg_from_name(alg_name);
 	bool header_ok = true;
 	if (!alg) {
-		fail(r, "PSYNC_S2101", "Unsupported token algorithm %.32s%s", alg_name ? alg_name : "(none given)",
-		     alg_name && strcmp(alg_name, "none") == 0 ? ": unsigned tokens are never accepted" : "");
+		char *a = alg_name ? shown(alg_name, 64) : NULL;
+		fail(r, "PSYNC_S2101", "Unsupported token algorithm %s%s%s", a ? a : alg_j ? "(not a string)" : "(none given)",
+		     alg_name && strcmp(alg_name, "none") == 0 ? ": unsigned tokens are never accepted" : "",
+		     alg_name ? nul_note(alg_name) : "");
+		free(a);
 		header_ok = false;
 	}
 	const cJSON *crit = cJSON_GetObjectItemCaseSensitive(r->header, "crit");
@@ -1151,15 +1396,19 @@ void sc_jwt_verify(const char *token, size_t len, const sc_keyset *ks, const sc_
 	size_t tbslen = (size_t)(d2 - token);
 	if (header_ok) {
 		/* A key with the token's kid is the key, whatever else; otherwise
-		 * keys without a kid are tried (as the service's KeyStore). */
+		 * keys without a kid are tried (KeyStore.getCachedKey: `if (kid)`,
+		 * so an empty kid is none). Kids compare whole: a kid
+		 * "k1\u0000x" is not k1. */
 		const sc_key *match = NULL;
-		for (size_t i = 0; kid && i < ks->n; i++)
+		for (size_t i = 0; kid && *kid && i < ks->n && !match; i++)
 			if (ks->keys[i].kid && strcmp(ks->keys[i].kid, kid) == 0)
 				match = &ks->keys[i];
 		if (match) {
 			if (!sc_key_accepts(match, alg)) {
-				fail(r, "PSYNC_S2101", "Unexpected token algorithm %s (key %s: alg %s, kty %s)", sc_alg_name(alg),
-				     match->kid, match->alg ? sc_alg_name(match->alg) : "unset", match->kty);
+				char *mk = shown(match->kid, 64);
+				fail(r, "PSYNC_S2101", "Unexpected token algorithm %s (key %s: alg %s, kty %s)", sc_alg_name(alg), mk,
+				     match->alg ? sc_alg_name(match->alg) : "unset", match->kty);
+				free(mk);
 			} else if (alg_is_rsa(alg) && EVP_PKEY_get_bits(match->pkey) < 2048) {
 				fail(r, "PSYNC_S2101", "%s requires key modulusLength to be 2048 bits or larger", sc_alg_name(alg));
 			} else if (verify_bytes(alg, match, tbs, tbslen, sig, siglen)) {
@@ -1181,12 +1430,14 @@ void sc_jwt_verify(const char *token, size_t len, const sc_keyset *ks, const sc_
 			}
 			if (!r->signature_valid) {
 				char *known = known_kids(ks);
+				char *tk = kid ? shown(kid, 64) : sc_xstrdup("none");
 				if (tried && !kid)
 					fail(r, "PSYNC_S2101", "signature verification failed");
 				else
 					fail(r, "PSYNC_S2101",
-					     "Could not find an appropriate key in the keystore. The key is missing or no key matched the token KID (token kid: %.64s; known keys: %.300s)",
-					     kid ? kid : "none", known);
+					     "Could not find an appropriate key in the keystore. The key is missing or no key matched the token KID (token kid: %s; known keys: %s)%s",
+					     tk, known, kid ? nul_note(kid) : "");
+				free(tk);
 				free(known);
 			}
 		}
@@ -1217,6 +1468,12 @@ cJSON *sc_jwt_result_json(const sc_jwt_result *r)
 		cJSON_AddStringToObject(o, "kid", r->kid);
 	else
 		cJSON_AddNullToObject(o, "kid");
+	char *uid = sc_jwt_user_id(cJSON_GetObjectItemCaseSensitive(r->claims, "sub"));
+	if (uid)
+		cJSON_AddStringToObject(o, "user_id", uid);
+	else
+		cJSON_AddNullToObject(o, "user_id");
+	free(uid);
 	cJSON *errs = cJSON_AddArrayToObject(o, "errors");
 	for (size_t i = 0; i < r->nfailures; i++) {
 		cJSON *e = cJSON_CreateObject();
@@ -1255,4 +1512,225 @@ int sc_jwt_decode(const char *token, size_t len, cJSON **header, cJSON **claims,
 	}
 	sc_jwt_result_free(&r);
 	return 0;
+}
+
+/* ---- the user id the service makes of sub ---- */
+
+/* A number as JavaScript's Number.prototype.toString writes it (ECMA-262
+ * Number::toString: the shortest digits that read back as the same double,
+ * plain from 1e-6 to below 1e21, else d.ddde+N). */
+static void js_number(sc_buf *b, double v)
+{
+	if (v == 0) {
+		sc_buf_putc(b, '0'); /* -0 too */
+		return;
+	}
+	if (v < 0) {
+		sc_buf_putc(b, '-');
+		v = -v;
+	}
+	char buf[64];
+	for (int p = 1; p <= 17; p++) {
+		snprintf(buf, sizeof buf, "%.*e", p - 1, v);
+		if (strtod(buf, NULL) == v)
+			break;
+	}
+	char digits[32];
+	int k = 0;
+	const char *q = buf;
+	for (; *q && *q != 'e' && k < 30; q++)
+		if (*q >= '0' && *q <= '9')
+			digits[k++] = *q;
+	int n = (*q == 'e' ? atoi(q + 1) : 0) + 1; /* value = 0.digits x 10^n */
+	while (k > 1 && digits[k - 1] == '0')
+		k--;
+	if (k <= n && n <= 21) {
+		sc_buf_append(b, digits, (size_t)k);
+		for (int i = k; i < n; i++)
+			sc_buf_putc(b, '0');
+	} else if (0 < n && n <= 21) {
+		sc_buf_append(b, digits, (size_t)n);
+		sc_buf_putc(b, '.');
+		sc_buf_append(b, digits + n, (size_t)(k - n));
+	} else if (-6 < n && n <= 0) {
+		sc_buf_puts(b, "0.");
+		for (int i = n; i < 0; i++)
+			sc_buf_putc(b, '0');
+		sc_buf_append(b, digits, (size_t)k);
+	} else {
+		sc_buf_putc(b, digits[0]);
+		if (k > 1) {
+			sc_buf_putc(b, '.');
+			sc_buf_append(b, digits + 1, (size_t)(k - 1));
+		}
+		sc_buf_printf(b, "e%c%d", n - 1 >= 0 ? '+' : '-', n - 1 >= 0 ? n - 1 : 1 - n);
+	}
+}
+
+/* A string as JSON.stringify quotes it. The NUL of a JSON string is
+ * \u0000 again; a byte that is not UTF-8 is U+FFFD, as the service's
+ * UTF-8 decoder made it. */
+static void js_string(sc_buf *b, const char *s)
+{
+	sc_buf_putc(b, '"');
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s);
+	for (size_t i = 0; i < n;) {
+		unsigned char c = p[i];
+		if (c >= 0x80) {
+			size_t k = sc_utf8_seq(p + i, n - i);
+			if (k) {
+				sc_buf_append(b, s + i, k);
+				i += k;
+			} else if (c == 0xC0 && i + 1 < n && p[i + 1] == 0x80) {
+				sc_buf_puts(b, "\\u0000");
+				i += 2;
+			} else {
+				sc_buf_puts(b, "\xEF\xBF\xBD");
+				i++;
+			}
+			continue;
+		}
+		switch (c) {
+		case '"': sc_buf_puts(b, "\\\""); break;
+		case '\\': sc_buf_puts(b, "\\\\"); break;
+		case '\b': sc_buf_puts(b, "\\b"); break;
+		case '\f': sc_buf_puts(b, "\\f"); break;
+		case '\n': sc_buf_puts(b, "\\n"); break;
+		case '\r': sc_buf_puts(b, "\\r"); break;
+		case '\t': sc_buf_puts(b, "\\t"); break;
+		default:
+			if (c < 0x20)
+				sc_buf_printf(b, "\\u%04x", c);
+			else
+				sc_buf_putc(b, (char)c);
+		}
+		i++;
+	}
+	sc_buf_putc(b, '"');
+}
+
+/* A member name that JavaScript keeps as an array index: such names come
+ * first in an object's key order, ascending (OrdinaryOwnPropertyKeys). */
+static bool js_array_index(const char *s, unsigned long long *v)
+{
+	if (!*s || (s[0] == '0' && s[1]) || strlen(s) > 10)
+		return false;
+	unsigned long long x = 0;
+	for (const char *p = s; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return false;
+		x = x * 10 + (unsigned long long)(*p - '0');
+	}
+	*v = x;
+	return x <= 4294967294ULL;
+}
+
+/* An object member in JavaScript's key order. */
+struct js_key {
+	const cJSON *e;
+	size_t pos;                 /* where its name first stands */
+	unsigned long long index;
+	bool is_index;
+};
+
+static int js_key_order(const void *pa, const void *pb)
+{
+	const struct js_key *a = pa, *b = pb;
+	if (a->is_index != b->is_index)
+		return a->is_index ? -1 : 1;
+	if (a->is_index && a->index != b->index)
+		return a->index < b->index ? -1 : 1;
+	return a->pos < b->pos ? -1 : a->pos > b->pos;
+}
+
+/* The service's JSONBig.stringify (packages/jsonbig/src/json.ts) of a
+ * JSON.parse result: numbers as JavaScript writes them, with ".0" when
+ * that is an integer; members in JavaScript's key order, a name given
+ * twice where it first stood with its last value. */
+static void jsonbig(sc_buf *b, const cJSON *v)
+{
+	if (cJSON_IsString(v)) {
+		js_string(b, v->valuestring);
+	} else if (cJSON_IsNumber(v)) {
+		size_t at = b->len;
+		js_number(b, v->valuedouble);
+		bool integer = true;
+		for (size_t i = at; i < b->len; i++)
+			if (!(b->data[i] == '-' || (b->data[i] >= '0' && b->data[i] <= '9')))
+				integer = false;
+		if (integer)
+			sc_buf_puts(b, ".0");
+	} else if (cJSON_IsTrue(v)) {
+		sc_buf_puts(b, "true");
+	} else if (cJSON_IsFalse(v)) {
+		sc_buf_puts(b, "false");
+	} else if (cJSON_IsArray(v)) {
+		sc_buf_putc(b, '[');
+		const cJSON *e;
+		bool first = true;
+		cJSON_ArrayForEach(e, v) {
+			if (!first)
+				sc_buf_putc(b, ',');
+			first = false;
+			jsonbig(b, e);
+		}
+		sc_buf_putc(b, ']');
+	} else if (cJSON_IsObject(v)) {
+		size_t n = 0;
+		for (const cJSON *e = v->child; e; e = e->next)
+			n++;
+		struct js_key *keys = sc_xcalloc(n ? n : 1, sizeof *keys);
+		size_t nk = 0;
+		/* Each name once, where it first stands. */
+		for (const cJSON *e = v->child; e; e = e->next) {
+			bool seen = false;
+			for (size_t i = 0; i < nk && !seen; i++)
+				seen = strcmp(keys[i].e->string, e->string) == 0;
+			if (!seen) {
+				keys[nk].e = e;
+				keys[nk].pos = nk;
+				keys[nk].is_index = js_array_index(e->string, &keys[nk].index);
+				nk++;
+			}
+		}
+		/* Array indices first, ascending; the rest in order. */
+		qsort(keys, nk, sizeof *keys, js_key_order);
+		sc_buf_putc(b, '{');
+		for (size_t i = 0; i < nk; i++) {
+			const cJSON *last = keys[i].e;
+			for (const cJSON *e = last->next; e; e = e->next)
+				if (strcmp(e->string, keys[i].e->string) == 0)
+					last = e;
+			if (i)
+				sc_buf_putc(b, ',');
+			js_string(b, keys[i].e->string);
+			sc_buf_putc(b, ':');
+			jsonbig(b, last);
+		}
+		sc_buf_putc(b, '}');
+		free(keys);
+	} else {
+		sc_buf_puts(b, "null");
+	}
+}
+
+char *sc_jwt_user_id(const cJSON *sub)
+{
+	if (!sub)
+		return NULL;
+	if (cJSON_IsString(sub))
+		return sc_xstrdup(sub->valuestring);
+	if (cJSON_IsTrue(sub))
+		return sc_xstrdup("1"); /* SQLITE_TRUE, 1n */
+	if (cJSON_IsFalse(sub))
+		return sc_xstrdup("0");
+	if (cJSON_IsNull(sub))
+		return sc_xstrdup("null"); /* userIdJson?.toString() ?? 'null' */
+	sc_buf b = SC_BUF_INIT;
+	if (cJSON_IsNumber(sub))
+		js_number(&b, sub->valuedouble);
+	else
+		jsonbig(&b, sub);
+	return sc_buf_take(&b);
 }

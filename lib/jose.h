@@ -1,6 +1,10 @@
 /* JWK, JWS and JWT on OpenSSL libcrypto and cJSON. The framing (base64url,
  * header, claims) is small and written here; every cryptographic operation
- * is OpenSSL's. */
+ * is OpenSSL's. JSON is read with sc_json_parse (lib/json.h), as the
+ * service's JSON.parse reads it: a string with an escaped NUL keeps its
+ * full length (the NUL as SC_NUL_MARK), so kids, algs, audiences and
+ * issuers are compared whole, as the service compares them. Messages show
+ * outside values escaped (lib/text.h). */
 #ifndef SC_JOSE_H
 #define SC_JOSE_H
 
@@ -19,6 +23,9 @@ typedef enum {
 	SC_ALG_EDDSA,
 	SC_ALG_HS256, SC_ALG_HS384, SC_ALG_HS512,
 } sc_alg;
+
+/* The algorithms the sync service verifies tokens with (KeySpec.ts). */
+#define SC_ALG_LIST "RS256, RS384, RS512, ES256, ES384, ES512, EdDSA, HS256, HS384, HS512"
 
 sc_alg sc_alg_from_name(const char *name);
 const char *sc_alg_name(sc_alg alg);
@@ -92,8 +99,12 @@ char *sc_jwt_sign(sc_alg alg, const sc_key *key, const char *kid, const cJSON *c
 		  sc_error *err);
 
 typedef struct sc_jwt_failure {
-	const char *code;   /* PSYNC_S2101 ... as the sync service reports it */
-	char *message;
+	/* PSYNC_S2101 ... as the sync service reports it; syncctl's own
+	 * checks have their own codes: SYNCCTL_ISS (--iss, which the service
+	 * never checks) and SYNCCTL_NESTING (JSON nested deeper than syncctl
+	 * reads, so the service's verdict is unknown). */
+	const char *code;
+	char *message;      /* outside values in it escaped (lib/text.h) */
 } sc_jwt_failure;
 
 typedef struct sc_jwt_result {
@@ -110,8 +121,8 @@ typedef struct sc_jwt_result {
 typedef struct sc_verify_opts {
 	char *const *audiences;  /* accepted aud values; none = every token fails */
 	size_t naudiences;
-	const char *issuer;      /* NULL: not checked */
-	long leeway;             /* seconds, for exp, nbf, iat */
+	const char *issuer;      /* NULL: not checked (the service never checks iss) */
+	long leeway;             /* seconds, for exp and nbf */
 	long max_lifetime;       /* exp - iat at most this */
 	long long now;           /* unix seconds */
 } sc_verify_opts;
@@ -122,8 +133,16 @@ typedef struct sc_verify_opts {
 void sc_jwt_verify(const char *token, size_t len, const sc_keyset *ks, const sc_verify_opts *o,
 		   sc_jwt_result *res);
 void sc_jwt_result_free(sc_jwt_result *res);
-/* {"valid", "signature_valid", "kid", "errors": [{"code","message"}], "header", "claims"} */
+/* {"valid", "signature_valid", "kid", "user_id", "errors": [{"code","message"}], "header", "claims"} */
 cJSON *sc_jwt_result_json(const sc_jwt_result *res);
+
+/* The user id the service makes of a sub claim of any JSON type, NULL for
+ * none: JwtPayload.userIdString (packages/service-core/src/auth/
+ * JwtPayload.ts) of BaseJwtPayload.userIdJson (packages/sync-rules/src/
+ * types.ts, jsonValueToSqlite in utils.ts): a string as it is, a number as
+ * JavaScript prints it, true "1", false "0", null "null", an object or
+ * array as the service's JSONBig writes it ({"id":1.0}). */
+char *sc_jwt_user_id(const cJSON *sub);
 
 /* Header and claims without any verification; exit 2 when malformed. */
 int sc_jwt_decode(const char *token, size_t len, cJSON **header, cJSON **claims, sc_error *err);

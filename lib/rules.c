@@ -45,6 +45,7 @@ typedef struct rctx {
 	char *rewritten;
 	bool is_stream_edition3;
 	struct e3ctx *e3;      /* edition 3: the CTEs in scope */
+	bool auto_subscribe;   /* the stream being read has auto_subscribe: true */
 	/* Unknown keys, reported only when nothing else is fatal (the
 	 * service's schema check runs last, and only then). */
 	struct { size_t start, end; char *msg; const char *bucket; } *deferred;
@@ -240,6 +241,17 @@ static size_t operand_end(PgQuery__ScanToken **tk, size_t n, const char *sql, si
 	if (t == PG_QUERY__TOKEN__SCONST || t == PG_QUERY__TOKEN__ICONST || t == PG_QUERY__TOKEN__FCONST ||
 	    t == PG_QUERY__TOKEN__PARAM || t == PG_QUERY__TOKEN__USCONST) {
 		k = i + 1;
+	} else if (t == PG_QUERY__TOKEN__ARRAY && i + 1 < n && tk[i + 1]->token == PG_QUERY__TOKEN__ASCII_91) {
+		/* IN ARRAY[a, b] (compiler/sqlite.ts desugarInValues). */
+		int depth = 0;
+		for (k = i + 1; k < n; k++) {
+			if (tk[k]->token == PG_QUERY__TOKEN__ASCII_91)
+				depth++;
+			else if (tk[k]->token == PG_QUERY__TOKEN__ASCII_93 && --depth == 0) {
+				k++;
+				break;
+			}
+		}
 	} else if (tok_is_name(tk[i])) {
 		k = i + 1;
 		while (k + 1 < n && tk[k]->token == PG_QUERY__TOKEN__ASCII_46 && tok_is_name(tk[k + 1]))
@@ -1373,6 +1385,32 @@ static sc_rules_table_ref *new_ref(rctx *c, const char *schema, const char *tabl
 	return ref;
 }
 
+/* Keeps a parsed query for what needs its result set (clientschema.c). */
+static void record_query(rctx *c, sc_rules_query_kind kind, cJSON *tree, cJSON *sel, const char *cte_name)
+{
+	if (!tree || !sel)
+		return;
+	sc_rules_result *r = c->out;
+	r->queries = sc_xrealloc(r->queries, (r->nqueries + 1) * sizeof *r->queries);
+	sc_rules_query *q = &r->queries[r->nqueries++];
+	memset(q, 0, sizeof *q);
+	q->kind = kind;
+	q->definition = c->bucket ? sc_xstrdup(c->bucket) : NULL;
+	q->cte_name = cte_name ? sc_xstrdup(cte_name) : NULL;
+	q->sql = sc_xstrdup(c->sql);
+	if (c->ninserted) {
+		q->inserted = sc_xcalloc(c->ninserted, sizeof *q->inserted);
+		memcpy(q->inserted, c->inserted, c->ninserted * sizeof *q->inserted);
+		q->ninserted = c->ninserted;
+	}
+	q->tree = cJSON_Duplicate(tree, 1);
+	/* The same SelectStmt in the copy: stmts[0].stmt.SelectStmt. */
+	cJSON *stmt = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(q->tree, "stmts"), 0), "stmt");
+	q->select = stmt && stmt->child ? stmt->child : NULL;
+	q->offset = c->scalar_start;
+	q->auto_subscribe = c->auto_subscribe;
+}
+
 /* Parses one query and checks it. Returns the parsed select (owned by
  * *tree) or NULL when it could not be analysed at all (a fatal error was
  * reported). For parameter queries, fills *outputs with the output names. */
@@ -1507,6 +1545,7 @@ static void data_query(rctx *c, yaml_node_t *node, char **params, size_t nparams
 		cJSON_Delete(tree);
 		return;
 	}
+	record_query(c, SC_RULES_Q_DATA, tree, sel, NULL);
 	const char *schema, *rel, *alias;
 	range_names(rv, &schema, &rel, &alias);
 	if (!schema)
@@ -1539,7 +1578,9 @@ static void data_query(rctx *c, yaml_node_t *node, char **params, size_t nparams
 		if (strcmp(vt, "ColumnRef") == 0) {
 			const char *f[3] = { 0 };
 			int k = colref_fields(vn, f);
-			if (k == 1 && strcmp(f[0], "*") == 0) {
+			/* t.* is * too: the output name is the reference's last
+			 * part (SqlTools.getOutputName). */
+			if (k >= 1 && k <= 3 && strcmp(f[k - 1], "*") == 0) {
 				has_id = true; /* without a schema, * is taken to include id */
 				q.ref->star = true;
 				continue;
@@ -1961,10 +2002,30 @@ static void e3_expr(rctx *c, e3ctx *e, scope3 *s, cJSON *w)
 			e3_expr(c, e, s, l);
 			cJSON *lst = cJSON_GetObjectItemCaseSensitive(r, "List");
 			cJSON *items = lst ? cJSON_GetObjectItemCaseSensitive(lst, "items") : r;
+			if (cJSON_IsArray(items) && cJSON_GetArraySize(items) > 1) {
+				/* x IN (a, b): PowerSync's grammar reads (a, b) as a
+				 * list, which the streams compiler cannot lower
+				 * (sqlite.ts: "not supported"). The list's "(". */
+				int first = node_loc(cJSON_GetArrayItem(items, 0));
+				while (first > 0 && c->sql[first - 1] != '(')
+					first--;
+				sql_diag(c, SC_RULES_ERROR, first > 0 ? first - 1 : loc, "This expression is not supported by PowerSync");
+				return;
+			}
 			if (cJSON_IsArray(items) && cJSON_GetArraySize(items) == 1) {
 				const char *it;
 				cJSON *one = node_of(cJSON_GetArrayItem(items, 0), &it);
 				const char *f[3] = { 0 };
+				/* IN ARRAY[a, b] and IN ROW(a, b) are lists of values
+				 * (sqlite.ts desugarInValues). */
+				if (strcmp(it, "A_ArrayExpr") == 0) {
+					e3_list(c, e, s, cJSON_GetObjectItemCaseSensitive(one, "elements"));
+					return;
+				}
+				if (strcmp(it, "RowExpr") == 0) {
+					e3_list(c, e, s, cJSON_GetObjectItemCaseSensitive(one, "args"));
+					return;
+				}
 				if (strcmp(it, "ColumnRef") == 0 && colref_fields(one, f) == 1) {
 					cte3 *cte = e3_cte(e, f[0]);
 					if (cte) {
@@ -2105,8 +2166,10 @@ static void e3_define_cte(rctx *c, e3ctx *e, const char *name, yaml_node_t *key)
 	cJSON *tree;
 	int ncols = -1;
 	cJSON *sel = parse_select(c, &tree);
-	if (sel)
+	if (sel) {
 		ncols = e3_select(c, e, sel, NULL, false);
+		record_query(c, SC_RULES_Q_CTE, tree, sel, name);
+	}
 	cJSON_Delete(tree);
 	e->ctes = sc_xrealloc(e->ctes, (e->nctes + 1) * sizeof *e->ctes);
 	e->ctes[e->nctes].name = name;
@@ -2125,6 +2188,7 @@ static void stream_query(rctx *c, cJSON *info, bool accept_dangerous, int editio
 		return;
 	}
 	bool fn;
+	record_query(c, SC_RULES_Q_STREAM, tree, sel, NULL);
 	if (edition >= 3) {
 		/* Compiled streams take joins and subqueries (e3_select). */
 		e3ctx *e3 = c->e3;
@@ -2489,9 +2553,10 @@ static void streams(rctx *c, yaml_node_t *defs, int edition)
 			continue;
 		bool accept = parse_accept(c, def);
 		yaml_node_t *as = sc_yaml_get(&c->y, def, "auto_subscribe");
-		bool b;
+		bool b = false;
 		if (as && !yaml_bool(as, &b))
 			NODE_DIAG(c, SC_RULES_ERROR, as, "auto_subscribe must be a boolean");
+		c->auto_subscribe = as && b;
 		yaml_node_t *query = sc_yaml_get(&c->y, def, "query");
 		yaml_node_t *queries = sc_yaml_get(&c->y, def, "queries");
 		if (edition < 3) {
@@ -2539,6 +2604,7 @@ static void streams(rctx *c, yaml_node_t *defs, int edition)
 			e3_unused(c, c->e3, global_ctes);
 	}
 	c->bucket = NULL;
+	c->auto_subscribe = false;
 }
 
 /* ---- the config: block ----
@@ -2704,6 +2770,7 @@ static int parse_config(rctx *c, yaml_node_t *config, yaml_node_t **edition_node
 		else if (!CFG_ON(5))
 			NODE_DIAG(c, SC_RULES_ERROR, config, "Enabling unstable_sqlite_expression_engine requires fixed_json_extract");
 	}
+	c->out->fixed_json_extract = CFG_ON(5);
 #undef CFG_ON
 	const char *names[sizeof config_keys / sizeof config_keys[0] + 1];
 	for (size_t i = 0; i < nkeys; i++)
@@ -2894,6 +2961,14 @@ void sc_rules_result_free(sc_rules_result *r)
 		free(t->bucket);
 	}
 	free(r->refs);
+	for (size_t i = 0; i < r->nqueries; i++) {
+		free(r->queries[i].definition);
+		free(r->queries[i].cte_name);
+		free(r->queries[i].sql);
+		free(r->queries[i].inserted);
+		cJSON_Delete(r->queries[i].tree);
+	}
+	free(r->queries);
 	cJSON_Delete(r->buckets);
 	cJSON_Delete(r->source_tables);
 	cJSON_Delete(r->output_tables);

@@ -37,6 +37,24 @@ typedef struct sc_rules_table_ref {
 	char *bucket;
 } sc_rules_table_ref;
 
+/* A query of the rules as parsed, for what depends on its result set
+ * (schema client): a bucket definition's data query, a stream's query, or
+ * an edition-3 common table expression. */
+typedef enum { SC_RULES_Q_DATA, SC_RULES_Q_STREAM, SC_RULES_Q_CTE } sc_rules_query_kind;
+
+typedef struct sc_rules_query {
+	sc_rules_query_kind kind;
+	char *definition;      /* the bucket or stream; NULL for a global CTE */
+	char *cte_name;        /* SC_RULES_Q_CTE: its name */
+	char *sql;             /* the text the tree's locations point into */
+	int *inserted;         /* positions in sql of the characters rewriting added */
+	size_t ninserted;
+	cJSON *tree;           /* libpg_query's parse tree (JSON), owned */
+	cJSON *select;         /* its SelectStmt, inside tree */
+	size_t offset;         /* byte offset in the file where the query starts */
+	bool auto_subscribe;   /* streams: auto_subscribe: true */
+} sc_rules_query;
+
 typedef struct sc_rules_result {
 	sc_rules_diag *diags;
 	size_t ndiags;
@@ -46,6 +64,9 @@ typedef struct sc_rules_result {
 	sc_rules_table_ref *refs;
 	size_t nrefs;
 	int edition;
+	bool fixed_json_extract;   /* config: on, or by the edition (compatibility.ts) */
+	sc_rules_query *queries;   /* in the order the service reads them: buckets, then streams */
+	size_t nqueries;
 	/* For diagnostics added later (--db): the text and its line starts. */
 	const char *text;
 	size_t len;

@@ -11,6 +11,7 @@
 
 #include "buf.h"
 #include "http.h"
+#include "json.h"
 #include "util.h"
 
 #define MAX_JWKS_BYTES (1u << 20)
@@ -165,9 +166,12 @@ cJSON *sc_token_claims(const sc_mint_opts *o, long long now, sc_error *err)
 			sc_error_set(err, SC_EXIT_USAGE, "claim \"%s\" is given twice", kv->key);
 			goto fail;
 		}
-		cJSON *v = is_json ? cJSON_Parse(kv->value) : cJSON_CreateString(kv->value);
+		/* Read as any JSON here is (lib/json.h): "\u0000" kept, so the
+		 * token is signed with the value as written. */
+		char why[256] = "";
+		cJSON *v = is_json ? sc_json_parse(kv->value, strlen(kv->value), why, sizeof why) : cJSON_CreateString(kv->value);
 		if (!v) {
-			sc_error_set(err, SC_EXIT_USAGE, "--claim-json %s: the value is not JSON", kv->key);
+			sc_error_set(err, SC_EXIT_USAGE, "--claim-json %s: the value is not JSON (%s)", kv->key, why);
 			goto fail;
 		}
 		cJSON_AddItemToObject(c, kv->key, v);

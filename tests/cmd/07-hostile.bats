@@ -3,7 +3,7 @@
 # in every text renderer, every --json document valid UTF-8 whatever the
 # bytes, NUL kept as what it is, nothing on stderr the command did not
 # choose to print, and no secret in any message, -v line or JSON.
-# (The token side of the same rules is in 50-token.bats.)
+# (The token side of the same rules is in 51-token-hostile.bats.)
 
 load helpers
 

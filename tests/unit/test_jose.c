@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "../../lib/jose.h"
+#include "../../lib/json.h"
 
 static void b64url_round_trips_and_is_strict(void **state)
 {
@@ -141,6 +142,75 @@ static void signed_token_verifies_and_tampering_fails(void **state)
 	sc_keyset_free(&ks);
 }
 
+/* sub as the service makes a user id of it: BaseJwtPayload.userIdJson
+ * (powersync-service packages/sync-rules/src/types.ts, jsonValueToSqlite in
+ * utils.ts) then JwtPayload.userIdString; the expected values of true and of
+ * an object are those of service-core test/src/auth.test.ts "KeyStore
+ * normalizes sub claim values". */
+static void user_id_is_what_the_service_makes_of_sub(void **state)
+{
+	(void)state;
+	static const struct { const char *json, *want; } cases[] = {
+		{ "\"user-1\"", "user-1" },
+		{ "true", "1" },
+		{ "false", "0" },
+		{ "null", "null" },
+		{ "{\"id\":1,\"name\":\"test\"}", "{\"id\":1.0,\"name\":\"test\"}" },
+		{ "42", "42" },
+		{ "-7", "-7" },
+		{ "1.5", "1.5" },
+		{ "0.1", "0.1" },
+		{ "-0", "0" },
+		{ "1e21", "1e+21" },
+		{ "1e-7", "1e-7" },
+		{ "0.000001", "0.000001" },
+		{ "9007199254740993", "9007199254740992" },
+		{ "123456789012345678901", "123456789012345680000" },
+		/* JavaScript's key order: array indices first, ascending. */
+		{ "{\"b\":1,\"2\":2,\"1\":[3,\"x\"]}", "{\"1\":[3.0,\"x\"],\"2\":2.0,\"b\":1.0}" },
+		{ "\"u\\u0000x\"", "u" SC_NUL_MARK "x" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char why[128];
+		cJSON *j = sc_json_parse(cases[i].json, strlen(cases[i].json), why, sizeof why);
+		assert_non_null(j);
+		char *u = sc_jwt_user_id(j);
+		assert_string_equal(u, cases[i].want);
+		free(u);
+		cJSON_Delete(j);
+	}
+	assert_null(sc_jwt_user_id(NULL));
+}
+
+/* A JWK member with an escaped NUL is refused with the member named; an alg
+ * naming no algorithm the service takes (RFC 7517 A.3's A128KW) too. */
+static void jwks_refuses_nul_members_and_foreign_algs(void **state)
+{
+	(void)state;
+	static const struct { const char *jwks, *why; } cases[] = {
+		{ "{\"keys\":[{\"kty\":\"oct\",\"kid\":\"k1\\u0000x\",\"k\":\"c2VjcmV0\"}]}", "t: keys[0] has a \"kid\" member holding a NUL character (\"k1\\u0000x\")" },
+		{ "{\"keys\":[{\"kty\":\"oct\",\"key_ops\":[\"sign\",\"verify\\u0000\"],\"k\":\"c2VjcmV0\"}]}", "t: keys[0] has a \"key_ops\" member holding a NUL character (\"verify\\u0000\")" },
+		{ "{\"keys\":[{\"kty\":\"oct\",\"alg\":\"A128KW\",\"k\":\"c2VjcmV0\"}]}", "t: keys[0] has alg \"A128KW\", which is no algorithm the service verifies tokens with" },
+		{ "{\"keys\":[{\"kty\":\"oct\",\"alg\":7,\"k\":\"c2VjcmV0\"}]}", "t: keys[0] has alg 7, which is no algorithm" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		sc_keyset ks;
+		sc_error err;
+		sc_error_clear(&err);
+		assert_int_equal(sc_keyset_from_jwks(cases[i].jwks, strlen(cases[i].jwks), false, "t", &ks, &err), -1);
+		assert_int_equal(err.code, 2);
+		if (strncmp(err.message, cases[i].why, strlen(cases[i].why)) != 0)
+			fail_msg("case %zu: %s", i, err.message);
+	}
+	/* A falsy alg is no alg, as in KeySpec.matchesAlgorithm. */
+	const char *ok = "{\"keys\":[{\"kty\":\"oct\",\"alg\":\"\",\"k\":\"c2VjcmV0\"}]}";
+	sc_keyset ks;
+	sc_error err;
+	assert_int_equal(sc_keyset_from_jwks(ok, strlen(ok), false, "t", &ks, &err), 0);
+	assert_true(sc_key_accepts(&ks.keys[0], SC_ALG_HS256));
+	sc_keyset_free(&ks);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -150,6 +220,8 @@ int main(void)
 		cmocka_unit_test(ec_private_jwk_without_a_valid_d_is_refused_whole),
 		cmocka_unit_test(key_pins_the_algorithm_family),
 		cmocka_unit_test(signed_token_verifies_and_tampering_fails),
+		cmocka_unit_test(user_id_is_what_the_service_makes_of_sub),
+		cmocka_unit_test(jwks_refuses_nul_members_and_foreign_algs),
 	};
 	return cmocka_run_group_tests_name("jose", tests, NULL, NULL);
 }
