@@ -192,6 +192,8 @@ static void on_key(void *ud, const char *table, const char *action, const char *
 		cJSON_AddItemToArray(c->keys, e);
 	} else if (!strcmp(action, "conflict")) {
 		printf("%s: conflict (%s): %s\n", table, side, key);
+	} else if (!strcmp(action, "kept")) {
+		printf("%s: would keep on %s: %s\n", table, side, key);
 	} else {
 		printf("%s: would %s on %s: %s\n", table, action, side, key);
 	}

@@ -1977,6 +1977,9 @@ static int sync_all(run *R)
 				return -1;
 		}
 	}
+	for (int s = 0; s < 2; s++)
+		if (R->keep_ok[s] && (writes_to(o, s) || R->record) && sc_ts_prune(R, s) != 0)
+			return -1;
 	if (R->record)
 		for (int s = 0; s < 2; s++) {
 			if (o->on_progress)

@@ -154,9 +154,11 @@ void sc_ts_cls_params(const ts_prev *p, char buf[2][16], const char *out[5]);
 int sc_ts_changed_keys(ts_run *R, ts_tab *t, long long ninteresting[2]);
 /* A key's new base membership and unresolved flags (-1: resolved). */
 void sc_ts_decide_state(ts_run *R, ts_tab *t, PGresult *res, int row, bool inbase, int ul, int ur);
-/* After the writes, in each side's transaction: the record, its key
- * tables, pruning of deleted rows. */
+/* After the writes, in each side's transaction: the record and its key
+ * tables. */
 int sc_ts_state_write(ts_run *R, int s);
+/* Prunes syncctl.deleted_rows past --keep-deleted on side s. */
+int sc_ts_prune(ts_run *R, int s);
 /* Deletes the rows of pg_temp.sc_kd_<n> from table t on side `to`,
  * keeping each in syncctl.deleted_rows first. Returns the rows deleted. */
 long long sc_ts_delete_keeping(ts_run *R, ts_tab *t, int to);

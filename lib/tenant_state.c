@@ -856,14 +856,8 @@ int sc_ts_state_write(run *R, int s)
 			goto out;
 		t->state_id[s] = id;
 	}
-	/* What --keep-deleted no longer keeps, and key tables of records that
-	 * are gone (a record deleted by hand to reset it). */
-	char days[16];
-	snprintf(days, sizeof days, "%d", R->o->keep_deleted_days);
-	const char *pd[] = { days };
-	if (sc_ts_data_command(pg, "DELETE FROM syncctl.deleted_rows WHERE deleted_at < now() - make_interval(days => $1::int)",
-			       1, pd, R->err) < 0)
-		goto out;
+	/* Key tables of records that are gone (a record deleted by hand to
+	 * reset it). */
 	PGresult *r = sc_pg_exec(pg,
 		"SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
 		" WHERE n.nspname = 'syncctl' AND c.relkind = 'r' AND c.relname ~ '^tenant_sync_(keys|unresolved)_[0-9]+$'"
@@ -898,6 +892,16 @@ static char *json_names(const tab *t, bool keys_only)
 	char *s = cJSON_PrintUnformatted(a);
 	cJSON_Delete(a);
 	return s;
+}
+
+/* What --keep-deleted no longer keeps (a run that writes there). */
+int sc_ts_prune(run *R, int s)
+{
+	char days[16];
+	snprintf(days, sizeof days, "%d", R->o->keep_deleted_days);
+	const char *pd[] = { days };
+	return sc_ts_data_command(R->pg[s], "DELETE FROM syncctl.deleted_rows"
+				  " WHERE deleted_at < now() - make_interval(days => $1::int)", 1, pd, R->err) < 0 ? -1 : 0;
 }
 
 long long sc_ts_delete_keeping(run *R, tab *t, int to)
