@@ -7,11 +7,13 @@ ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
 FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
 
 CC ?= cc
-PKGS = libpq libcurl libcjson libmongoc-1.0 yaml-0.1 sqlite3 libcrypto
+PKGS = libpq libcurl libcjson yaml-0.1 sqlite3 libcrypto
+# libmongoc's headers only: lib/mongo.c loads the library (see lib/mongo.h).
+MONGOC_CFLAGS = $(shell pkg-config --cflags libmongoc-1.0)
 # Recursively expanded: pkg-config runs only when a recipe needs it, after
 # `make deps` has installed the packages.
-PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS = $(shell pkg-config --libs $(PKGS)) -lpg_query -lm -pthread
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS)) $(MONGOC_CFLAGS)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS)) -lpg_query -lm -ldl -pthread
 WARN = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
 BASE_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L $(WARN) -g -pthread
 CFLAGS ?= -O2
@@ -49,6 +51,12 @@ build/asan/syncctl: $(SAN_OBJ)
 build/asan/%.o: %.c $(wildcard lib/*.h cmd/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) -O1 $(SAN_FLAGS) $(PKG_CFLAGS) -c -o $@ $<
+
+# The option layer's tests link cmd/ too (all of it but main.c).
+SAN_CMD_OBJ = $(filter-out build/asan/cmd/main.o,$(patsubst %.c,build/asan/%.o,$(CMD_SRC)))
+build/asan/tests/test_cli: tests/unit/test_cli.c $(SAN_LIB_OBJ) $(SAN_CMD_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) -O1 $(SAN_FLAGS) $(PKG_CFLAGS) -o $@ $< $(SAN_LIB_OBJ) $(SAN_CMD_OBJ) $(PKG_LIBS) -lcmocka
 
 build/asan/tests/%: tests/unit/%.c $(SAN_LIB_OBJ)
 	@mkdir -p $(dir $@)

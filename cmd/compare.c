@@ -1,7 +1,6 @@
 /* syncctl compare: row counts (and which rows) local vs server, for a
  * PowerSync client database or a second Postgres. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,64 +15,37 @@
 
 typedef struct {
 	const char *local;
-	char **tables;
-	size_t ntables;
+	sc_list tables;
 	const char *user;
-	const char *rules;
 	bool ids, checksum;
 	long limit;
 	const char *schema;
 } compare_opts;
 
 static const sc_opt opts[] = {
-	{ "server", 0, required_argument, "URI", "the server Postgres (default: the source DB: SYNCCTL_DB, DATABASE_URL, ...)", OPT_SERVICE, NULL },
-	{ "local", 0, required_argument, "PATH|URI", "a client SQLite file, or a second Postgres", OPT_LOCAL, "file" },
-	{ "table", 't', required_argument, "T", "only this table (repeatable)", OPT_TABLE, NULL },
-	{ "user", 0, required_argument, "ID", "count on the server what this user should have (with --rules)", OPT_USER, NULL },
-	{ "rules", 0, required_argument, "FILE", "the sync rules for --user (default: SYNCCTL_RULES, the service config)", OPT_RULES, "file" },
-	{ "ids", 0, no_argument, NULL, "list the ids only local and only on the server, for tables that differ", OPT_IDS, NULL },
-	{ "limit", 0, required_argument, "N", "--ids: at most N ids each side and table (default 20)", OPT_LIMIT, NULL },
-	{ "checksum", 0, no_argument, NULL, "Postgres vs Postgres: also compare content, hashed on each server", OPT_CHECKSUM, NULL },
-	{ "schema", 0, required_argument, "NAME", "Postgres vs Postgres: the schema compared (default public)", OPT_SCHEMA, NULL },
-	{ 0 },
+	OPT_SETTING("server", 0, SC_SET_DB, "URI", "the server Postgres (default: the source DB: SYNCCTL_DB, DATABASE_URL, ...)"),
+	OPT_FILE(compare_opts, "local", 0, local, "PATH|URI", "a client SQLite file, or a second Postgres",
+		 .doc = "A PowerSync client database is opened read-only and never written, even while the app holds it."),
+	OPT_LIST(compare_opts, "table", 't', tables, "T", "only this table (repeatable)", .nonempty = true),
+	OPT_STRING(compare_opts, "user", 0, user, "ID", "count on the server what this user should have (with --rules)",
+		   .doc = "Tables whose rules cannot be evaluated here are *unscoped*, with the reason."),
+	OPT_SETTING("rules", 0, SC_SET_RULES, "FILE", "the sync rules for --user (default: SYNCCTL_RULES, the service config)", .file = true),
+	OPT_FLAG(compare_opts, "ids", 0, ids, "list the ids only local and only on the server, for tables that differ",
+		 .doc = "Streamed and merged in key order, in constant memory."),
+	OPT_INT(compare_opts, "limit", 0, limit, "N", 1, 100000, "--ids: at most N ids each side and table (default 20)"),
+	OPT_FLAG(compare_opts, "checksum", 0, checksum, "Postgres vs Postgres: also compare content, hashed on each server"),
+	OPT_STRING(compare_opts, "schema", 0, schema, "NAME", "Postgres vs Postgres: the schema compared (default public)", .nonempty = true),
+	OPT_END,
 };
-
-static int on_opt(sc_ctx *ctx, int id, const char *arg, void *data)
-{
-	compare_opts *o = data;
-	switch (id) {
-	case OPT_SERVICE: sc_config_set_flag(&ctx->cfg, SC_SET_DB, arg); return 0;
-	case OPT_LOCAL: o->local = arg; return 0;
-	case 't':
-	case OPT_TABLE:
-		o->tables = sc_xrealloc(o->tables, (o->ntables + 1) * sizeof *o->tables);
-		o->tables[o->ntables++] = (char *)arg;
-		return 0;
-	case OPT_USER: o->user = arg; return 0;
-	case OPT_RULES: sc_config_set_flag(&ctx->cfg, SC_SET_RULES, arg); return 0;
-	case OPT_IDS: o->ids = true; return 0;
-	case OPT_CHECKSUM: o->checksum = true; return 0;
-	case OPT_SCHEMA: o->schema = arg; return 0;
-	case OPT_LIMIT: {
-		char *end;
-		errno = 0;
-		long v = strtol(arg, &end, 10);
-		if (errno || *end || end == arg || v < 1 || v > 100000)
-			return sc_cli_usage_error(ctx, "--limit takes a number from 1 to 100000, not '%s'", arg);
-		o->limit = v;
-		return 0;
-	}
-	}
-	return -1;
-}
 
 static bool is_pg(const char *s)
 {
 	return !strncmp(s, "postgres://", 11) || !strncmp(s, "postgresql://", 13) || strchr(s, '=') != NULL;
 }
 
-static void print_text(sc_ctx *ctx, const sc_cmp_result *r)
+static void print_text(sc_ctx *ctx, FILE *out, void *data)
 {
+	const sc_cmp_result *r = data;
 	static const char *const header[] = { "TABLE", "LOCAL", "SERVER", "PENDING", "STATUS" };
 	sc_table t;
 	sc_table_init(&t, 5, header);
@@ -98,43 +70,68 @@ static void print_text(sc_ctx *ctx, const sc_cmp_result *r)
 	snprintf(p, sizeof p, "%lld", r->pending_total);
 	const char *tot[] = { "total", l, s, p, "" };
 	sc_table_add(&t, tot);
-	char *out = sc_table_render(&t, "", false);
-	fputs(out, stdout);
-	free(out);
+	char *table_text = sc_table_render(&t, "", false);
+	fputs(table_text, out);
+	free(table_text);
 	sc_table_free(&t);
 	for (size_t i = 0; i < r->ntables; i++) {
 		const sc_cmp_table *x = &r->tables[i];
 		for (size_t k = 0; k < x->n_only_local; k++)
-			printf("%s: only local: %s\n", x->name, x->only_local[k]);
+			fprintf(out, "%s: only local: %s\n", x->name, x->only_local[k]);
 		for (size_t k = 0; k < x->n_only_server; k++)
-			printf("%s: only on the server: %s\n", x->name, x->only_server[k]);
+			fprintf(out, "%s: only on the server: %s\n", x->name, x->only_server[k]);
 		if (x->ids_truncated)
-			printf("%s: more ids differ than --limit shows\n", x->name);
+			fprintf(out, "%s: more ids differ than --limit shows\n", x->name);
 		if (x->local_sum && x->server_sum && !ctx->quiet)
-			printf("%s: content %s\n", x->name, strcmp(x->local_sum, x->server_sum) ? "differs" : "same");
+			fprintf(out, "%s: content %s\n", x->name, strcmp(x->local_sum, x->server_sum) ? "differs" : "same");
 	}
 	if (r->powersync && !ctx->quiet) {
 		const cJSON *e, *op;
 		cJSON_ArrayForEach(e, r->pending_by_op) {
-			printf("pending uploads, %s:", e->string);
+			fprintf(out, "pending uploads, %s:", e->string);
 			cJSON_ArrayForEach(op, e)
-				printf(" %s %d", op->string, op->valueint);
-			putchar('\n');
+				fprintf(out, " %s %d", op->string, op->valueint);
+			fputc('\n', out);
 		}
 		cJSON_ArrayForEach(e, r->untyped)
-			printf("untyped rows (no table in the client schema), %s: %d\n", e->string, e->valueint);
+			fprintf(out, "untyped rows (no table in the client schema), %s: %d\n", e->string, e->valueint);
 		cJSON_ArrayForEach(e, r->local_only)
-			printf("local-only table %s: %d rows\n", cJSON_GetStringValue(cJSON_GetObjectItem(e, "name")),
+			fprintf(out, "local-only table %s: %d rows\n", cJSON_GetStringValue(cJSON_GetObjectItem(e, "name")),
 			       cJSON_GetObjectItem(e, "count")->valueint);
-		printf("last sync: %s\n", r->last_sync ? r->last_sync : "never (no ps_sync_state entry)");
+		fprintf(out, "last sync: %s\n", r->last_sync ? r->last_sync : "never (no ps_sync_state entry)");
 	}
 	size_t differ = 0;
 	for (size_t i = 0; i < r->ntables; i++)
 		differ += strcmp(r->tables[i].status, "in_sync") != 0;
 	if (sc_cmp_in_sync(r))
-		printf("in sync: %zu tables\n", r->ntables);
+		fprintf(out, "in sync: %zu tables\n", r->ntables);
 	else
-		printf("NOT in sync: %zu of %zu tables differ, %lld pending uploads\n", differ, r->ntables, r->pending_total);
+		fprintf(out, "NOT in sync: %zu of %zu tables differ, %lld pending uploads\n", differ, r->ntables, r->pending_total);
+}
+
+/* Compare's result as checks, for --format nagios and prometheus: a check
+ * a table with its counts, and the verdict. */
+static void result_report(const sc_cmp_result *r, sc_report *rep)
+{
+	size_t differ = 0;
+	for (size_t i = 0; i < r->ntables; i++) {
+		const sc_cmp_table *x = &r->tables[i];
+		bool same = strcmp(x->status, "in_sync") == 0;
+		differ += !same;
+		char *id = sc_xasprintf("compare.table.%s", x->name);
+		sc_check *c = sc_report_add(rep, id, same ? SC_CHECK_OK : SC_CHECK_FAIL, "%s: %s (local %lld, server %lld, %lld pending)",
+					    x->name, x->status, x->local, x->server, x->pending);
+		if (x->local >= 0)
+			sc_check_metric(c, "local_rows", (double)x->local, "");
+		if (x->server >= 0)
+			sc_check_metric(c, "server_rows", (double)x->server, "");
+		sc_check_metric(c, "pending_uploads", (double)x->pending, "");
+		free(id);
+	}
+	sc_check *c = sc_report_add(rep, "compare", sc_cmp_in_sync(r) ? SC_CHECK_OK : SC_CHECK_FAIL,
+				    sc_cmp_in_sync(r) ? "in sync: %zu tables" : "NOT in sync: %zu of the tables differ", sc_cmp_in_sync(r) ? r->ntables : differ);
+	sc_check_metric(c, "differing_tables", (double)differ, "");
+	sc_check_metric(c, "pending_uploads", (double)r->pending_total, "");
 }
 
 static int run(sc_ctx *ctx, int argc, char **argv)
@@ -143,7 +140,7 @@ static int run(sc_ctx *ctx, int argc, char **argv)
 	memset(&o, 0, sizeof o);
 	o.limit = 20;
 	int first, rc;
-	if (!sc_cli_start(ctx, argc, argv, on_opt, &o, &first, &rc))
+	if (!sc_cli_start(ctx, argc, argv, &o, &first, &rc))
 		goto out;
 	rc = SC_EXIT_USAGE;
 	if (first < argc) {
@@ -178,7 +175,7 @@ static int run(sc_ctx *ctx, int argc, char **argv)
 		rc = sc_cli_fail(ctx, &err);
 		goto out;
 	}
-	sc_cmp_opts co = { o.tables, o.ntables, o.schema, o.ids, (size_t)o.limit, o.checksum, o.user, rules_text, ctx->timeout };
+	sc_cmp_opts co = { o.tables.v, o.tables.n, o.schema, o.ids, (size_t)o.limit, o.checksum, o.user, rules_text, (int)ctx->timeout };
 	sc_cmp_result r;
 	memset(&r, 0, sizeof r);
 	int x;
@@ -194,28 +191,25 @@ static int run(sc_ctx *ctx, int argc, char **argv)
 	if (x != 0) {
 		rc = sc_cli_fail(ctx, &err);
 	} else {
-		if (ctx->json) {
-			cJSON *j = sc_cmp_json(&r);
-			char *s = cJSON_Print(j);
-			puts(s);
-			free(s);
-			cJSON_Delete(j);
-		} else {
-			print_text(ctx, &r);
-		}
-		rc = sc_cmp_in_sync(&r) ? SC_EXIT_OK : SC_EXIT_PROBLEM;
+		sc_report rep;
+		sc_report_init(&rep);
+		result_report(&r, &rep);
+		sc_out out = { .report = &rep, .json = sc_cmp_json(&r), .text = print_text, .data = &r,
+			       .rc = sc_cmp_in_sync(&r) ? SC_EXIT_OK : SC_EXIT_PROBLEM };
+		rc = sc_cli_output(ctx, &out);
+		sc_report_free(&rep);
 	}
 	sc_cmp_result_free(&r);
 	sc_pg_close(server);
 	free(rules_text);
 out:
-	free(o.tables);
+	sc_list_free(&o.tables);
 	return rc;
 }
 
 static const char *const usage[] = {
 	"compare --local PATH|URI [--server URI] [--table T].. [--user ID --rules FILE]",
-	"        [--ids [--limit N]] [--checksum] [--schema NAME] [--json]",
+	"        [--ids [--limit N]] [--checksum] [--schema NAME] [--format FORMAT]",
 	NULL,
 };
 
@@ -231,6 +225,6 @@ const sc_cmd cmd_compare = {
 		"the server what that user should have. Or --local is a second Postgres: counts\n"
 		"per table, --checksum compares content. --ids lists the ids that differ.",
 	.opts = opts,
-	.reports = true,
+	.formats = SC_FMT_ALL,
 	.run = run,
 };

@@ -2,17 +2,19 @@
  * the command table (the files under completions/ are this output, and a
  * test keeps them equal). `completion options` lists every command's long
  * options, one command a line, for the tests that check man pages. */
-#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 
 static void each_opt(const sc_opt *opts, void (*fn)(const sc_opt *, void *), void *data)
 {
-	for (size_t i = 0; opts && opts[i].name; i++)
+	for (size_t i = 0; opts && opts[i].type != SC_OPT_END; i++)
 		fn(&opts[i], data);
 }
+
+static bool has_value(const sc_opt *o) { return o->type != SC_OPT_FLAG && o->type != SC_OPT_VALUE; }
 
 /* ---- bash ---- */
 
@@ -27,15 +29,15 @@ static void bash_words(const sc_opt *o, void *data)
 static void bash_value_case(const sc_opt *o, void *data)
 {
 	const char *indent = data;
-	if (o->has_arg != required_argument)
+	if (!has_value(o))
 		return;
 	printf("%s--%s", indent, o->name);
 	if (o->short_name)
 		printf("|-%c", o->short_name);
-	if (o->complete && strcmp(o->complete, "file") == 0)
+	if (o->file)
 		printf(") COMPREPLY=($(compgen -f -- \"$cur\")); compopt -o filenames 2>/dev/null; return ;;\n");
-	else if (o->complete)
-		printf(") COMPREPLY=($(compgen -W \"%s\" -- \"$cur\")); return ;;\n", o->complete);
+	else if (o->values)
+		printf(") COMPREPLY=($(compgen -W \"%s\" -- \"$cur\")); return ;;\n", o->values);
 	else
 		printf(") return ;;\n");
 }
@@ -66,8 +68,8 @@ static void print_bash(void)
 	     "        case \"${words[i]}\" in");
 	printf("            ");
 	int first = 1;
-	for (size_t i = 0; sc_global_opts[i].name; i++)
-		if (sc_global_opts[i].has_arg == required_argument) {
+	for (size_t i = 0; sc_global_opts[i].type != SC_OPT_END; i++)
+		if (has_value(&sc_global_opts[i])) {
 			printf("%s--%s", first ? "" : "|", sc_global_opts[i].name);
 			first = 0;
 		}
@@ -128,26 +130,26 @@ static void zsh_text(const char *s)
 
 static void zsh_action(const sc_opt *o)
 {
-	if (o->has_arg != required_argument)
+	if (!has_value(o))
 		return;
-	printf(":%s:", o->argname ? o->argname : "value");
-	if (o->complete && strcmp(o->complete, "file") == 0)
+	printf(":%s:", o->arg ? o->arg : "value");
+	if (o->file)
 		fputs("_files", stdout);
-	else if (o->complete)
-		printf("(%s)", o->complete);
+	else if (o->values)
+		printf("(%s)", o->values);
 }
 
 static void zsh_spec(const sc_opt *o, void *data)
 {
 	(void)data;
-	const char *eq = o->has_arg == required_argument ? "=" : "";
+	const char *eq = has_value(o) ? "=" : "";
 	printf("    '--%s%s[", o->name, eq);
 	zsh_text(o->help);
 	putchar(']');
 	zsh_action(o);
 	puts("'");
 	if (o->short_name) {
-		printf("    '-%c%s[", o->short_name, o->has_arg == required_argument ? "+" : "");
+		printf("    '-%c%s[", o->short_name, has_value(o) ? "+" : "");
 		zsh_text(o->help);
 		putchar(']');
 		zsh_action(o);
@@ -181,16 +183,16 @@ static void print_zsh(void)
 	for (size_t i = 0; sc_commands[i]; i++) {
 		const sc_cmd *c = sc_commands[i];
 		printf("        %s)\n          _arguments $global \\\n", c->name);
-		for (size_t k = 0; c->opts && c->opts[k].name; k++) {
+		for (size_t k = 0; c->opts && c->opts[k].type != SC_OPT_END; k++) {
 			const sc_opt *o = &c->opts[k];
-			const char *eq = o->has_arg == required_argument ? "=" : "";
+			const char *eq = has_value(o) ? "=" : "";
 			printf("            '--%s%s[", o->name, eq);
 			zsh_text(o->help);
 			putchar(']');
 			zsh_action(o);
 			puts("' \\");
 			if (o->short_name) {
-				printf("            '-%c%s[", o->short_name, o->has_arg == required_argument ? "+" : "");
+				printf("            '-%c%s[", o->short_name, has_value(o) ? "+" : "");
 				zsh_text(o->help);
 				putchar(']');
 				zsh_action(o);
@@ -236,11 +238,11 @@ static void fish_opt(const sc_opt *o, const char *cond)
 	if (o->short_name)
 		printf(" -s %c", o->short_name);
 	printf(" -l %s", o->name);
-	if (o->has_arg == required_argument) {
-		if (o->complete && strcmp(o->complete, "file") == 0)
+	if (has_value(o)) {
+		if (o->file)
 			fputs(" -r -F", stdout);
-		else if (o->complete)
-			printf(" -x -a '%s'", o->complete);
+		else if (o->values)
+			printf(" -x -a '%s'", o->values);
 		else
 			fputs(" -x", stdout);
 	}
@@ -263,7 +265,7 @@ static void print_fish(void)
 		fish_text(sc_commands[i]->summary);
 		putchar('\n');
 	}
-	for (size_t i = 0; sc_global_opts[i].name; i++)
+	for (size_t i = 0; sc_global_opts[i].type != SC_OPT_END; i++)
 		fish_opt(&sc_global_opts[i], NULL);
 	for (size_t i = 0; sc_commands[i]; i++) {
 		const sc_cmd *c = sc_commands[i];
@@ -273,7 +275,7 @@ static void print_fish(void)
 			printf("complete -c syncctl -n '%s' -a '$syncctl_commands'\n", cond);
 		else if (c->subcommands)
 			printf("complete -c syncctl -n '%s' -a '%s'\n", cond, c->subcommands);
-		for (size_t k = 0; c->opts && c->opts[k].name; k++)
+		for (size_t k = 0; c->opts && c->opts[k].type != SC_OPT_END; k++)
 			fish_opt(&c->opts[k], cond);
 	}
 }
@@ -281,25 +283,62 @@ static void print_fish(void)
 static void print_options(void)
 {
 	printf("global");
-	for (size_t k = 0; sc_global_opts[k].name; k++)
+	for (size_t k = 0; sc_global_opts[k].type != SC_OPT_END; k++)
 		printf(" --%s", sc_global_opts[k].name);
 	putchar('\n');
 	for (size_t i = 0; sc_commands[i]; i++) {
 		printf("%s", sc_commands[i]->name);
-		for (size_t k = 0; sc_commands[i]->opts && sc_commands[i]->opts[k].name; k++)
+		for (size_t k = 0; sc_commands[i]->opts && sc_commands[i]->opts[k].type != SC_OPT_END; k++)
 			printf(" --%s", sc_commands[i]->opts[k].name);
 		putchar('\n');
 	}
 }
 
+/* `completion man CMD synopsis|options` and `completion readme CMD`: the
+ * documentation generated from the table (scripts/gen-docs puts it in the
+ * man pages and the README); CMD "syncctl" for the program itself. */
+static int print_doc(sc_ctx *ctx, int argc, char **argv, int first)
+{
+	bool man = strcmp(argv[first], "man") == 0;
+	if (argc - first != (man ? 3 : 2))
+		return sc_cli_usage_error(ctx, man ? "completion man COMMAND synopsis|options" : "completion readme COMMAND");
+	const char *name = argv[first + 1];
+	const sc_cmd *cmd = NULL;
+	for (size_t i = 0; sc_commands[i] && !cmd; i++)
+		if (strcmp(sc_commands[i]->name, name) == 0)
+			cmd = sc_commands[i];
+	if (!cmd && strcmp(name, "syncctl") != 0)
+		return sc_cli_usage_error(ctx, "no command '%s'", name);
+	char *t;
+	if (!man) {
+		if (!cmd)
+			return sc_cli_usage_error(ctx, "completion readme takes a command");
+		t = sc_cli_readme_usage(cmd);
+	} else if (strcmp(argv[first + 2], "synopsis") == 0) {
+		t = sc_cli_man_synopsis(cmd);
+	} else if (strcmp(argv[first + 2], "options") == 0) {
+		t = sc_cli_man_options(cmd);
+	} else {
+		return sc_cli_usage_error(ctx, "completion man COMMAND synopsis|options");
+	}
+	fputs(t, stdout);
+	free(t);
+	return SC_EXIT_OK;
+}
+
 static int run(sc_ctx *ctx, int argc, char **argv)
 {
+	struct { bool unused; } o = { false };
 	int first, rc;
-	if (!sc_cli_start(ctx, argc, argv, NULL, NULL, &first, &rc))
+	if (!sc_cli_start(ctx, argc, argv, &o, &first, &rc))
 		return rc;
-	if (argc - first != 1)
+	if (argc - first < 1)
 		return sc_cli_usage_error(ctx, "which shell? bash, zsh or fish");
 	const char *sh = argv[first];
+	if (strcmp(sh, "man") == 0 || strcmp(sh, "readme") == 0)
+		return print_doc(ctx, argc, argv, first);
+	if (argc - first != 1)
+		return sc_cli_usage_error(ctx, "which shell? bash, zsh or fish");
 	if (strcmp(sh, "bash") == 0)
 		print_bash();
 	else if (strcmp(sh, "zsh") == 0)
@@ -308,13 +347,14 @@ static int run(sc_ctx *ctx, int argc, char **argv)
 		print_fish();
 	else if (strcmp(sh, "options") == 0)
 		print_options();
+	else if (strcmp(sh, "lint") == 0)
+		return sc_cli_lint(stdout, sc_commands) ? SC_EXIT_PROBLEM : SC_EXIT_OK;
 	else if (strcmp(sh, "config-keys") == 0) {
 		size_t n;
 		const char *const *k = sc_config_known_keys(&n);
 		for (size_t i = 0; i < n; i++)
 			puts(k[i]);
-	}
-	else
+	} else
 		return sc_cli_usage_error(ctx, "unknown shell '%s' (bash, zsh or fish)", sh);
 	return SC_EXIT_OK;
 }
@@ -328,8 +368,11 @@ const sc_cmd cmd_completion = {
 	.description =
 		"Prints the completion script (the same file 'make install' installs). Load it\n"
 		"for the current shell with: source <(syncctl completion bash).\n"
-		"'completion options' lists each command's long options, and 'completion\n"
-		"config-keys' the keys of the service config syncctl knows, for tooling.",
+		"For tooling: 'completion options' lists each command's long options, 'completion\n"
+		"lint' checks the option tables, 'completion man CMD synopsis|options' and\n"
+		"'completion readme CMD' print the documentation generated from them, and\n"
+		"'completion config-keys' the keys of the service config syncctl knows.",
 	.subcommands = "bash zsh fish",
+	.on_main_page = true,
 	.run = run,
 };

@@ -1,6 +1,5 @@
 /* syncctl doctor: every configured check of the deployment, groups run
  * concurrently, one report. */
-#include <getopt.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,31 +21,21 @@ static const char *const groups[] = { "config", "source", "rules", "auth", "stor
 
 typedef struct {
 	sc_settings s;
-	char *only;
-	char *skip;
+	const char *only;
+	const char *skip;
 } doctor_opts;
 
-/* The settings options doctor, storage and service share. */
-#define SETTINGS_OPTS                                                                                                  \
-	{ "db", 0, required_argument, "URI", "source Postgres (default: SYNCCTL_DB, DATABASE_URL, the service config)", OPT_DB, NULL }, \
-	{ "storage", 0, required_argument, "URI", "bucket storage: mongodb:// or postgresql:// (default: SYNCCTL_STORAGE, the service config)", OPT_STORAGE, NULL }, \
-	{ "service", 0, required_argument, "URL", "the sync service (default: POWERSYNC_URL, http://localhost:PORT from the service config)", OPT_SERVICE, NULL }, \
-	{ "api-token-file", 0, required_argument, "FILE", "the service's admin API token (default: POWERSYNC_API_TOKEN)", OPT_API_TOKEN_FILE, "file" }, \
-	{ "jwks", 0, required_argument, "URL|FILE", "the JWKS (default: SYNCCTL_JWKS, client_auth.jwks_uri)", OPT_JWKS, "file" }, \
-	{ "key", 'k', required_argument, "FILE", "a private signing key (default: POWERSYNC_PRIVATE_KEY, else an HS key of client_auth.jwks)", OPT_KEY, "file" }, \
-	{ "secret-file", 0, required_argument, "FILE", "an HS256 shared secret to mint test tokens with, instead of --key", OPT_SECRET_FILE, "file" }, \
-	{ "kid", 0, required_argument, "KID", "its key id (default: POWERSYNC_KEY_ID, else its thumbprint)", OPT_KID, NULL }, \
-	{ "aud", 0, required_argument, "AUD", "an accepted audience (repeatable; default: SYNCCTL_AUDIENCE, client_auth.audience)", OPT_AUD, NULL }, \
-	{ "token-endpoint", 0, required_argument, "URL", "the backend's token endpoint, e.g. .../api/auth/token?user_id=1", OPT_TOKEN_ENDPOINT, NULL }, \
-	{ "upload-endpoint", 0, required_argument, "URL", "the backend's upload endpoint, e.g. .../api/data", OPT_UPLOAD_ENDPOINT, NULL }, \
-	{ "upload-token-file", 0, required_argument, "FILE", "a token the upload endpoint accepts (default: one minted with the signing key)", OPT_UPLOAD_TOKEN_FILE, "file" }
+static int groups_opt(sc_ctx *ctx, const sc_opt *o, const char *arg, void *target);
 
 static const sc_opt opts[] = {
-	SETTINGS_OPTS,
-	{ "rules", 0, required_argument, "FILE", "the sync rules (default: SYNCCTL_RULES, the service config)", OPT_RULES, "file" },
-	{ "only", 0, required_argument, "GROUPS", "run only these groups: config,source,rules,auth,storage,service,backend (config always runs unless skipped)", OPT_ONLY, NULL },
-	{ "skip", 0, required_argument, "GROUPS", "skip these groups", OPT_SKIP, NULL },
-	{ 0 },
+	SETTINGS_OPTS(doctor_opts),
+	OPT_SETTING("rules", 0, SC_SET_RULES, "FILE", "the sync rules (default: SYNCCTL_RULES, the service config)", .file = true),
+	OPT_CALL(doctor_opts, "only", 0, only, "GROUPS", groups_opt,
+		 "run only these groups: config,source,rules,auth,storage,service,backend (config always runs unless skipped)",
+		 .values = "config source rules auth storage service backend"),
+	OPT_CALL(doctor_opts, "skip", 0, skip, "GROUPS", groups_opt, "skip these groups",
+		 .values = "config source rules auth storage service backend"),
+	OPT_END,
 };
 
 static bool valid_groups(const char *list, char *bad, size_t badlen)
@@ -82,24 +71,14 @@ static bool in_list(const char *list, const char *g)
 	return false;
 }
 
-static int on_opt(sc_ctx *ctx, int id, const char *arg, void *data)
+static int groups_opt(sc_ctx *ctx, const sc_opt *o, const char *arg, void *target)
 {
-	doctor_opts *o = data;
+	(void)o;
 	char bad[64];
-	switch (id) {
-	case OPT_ONLY:
-	case OPT_SKIP:
-		if (!valid_groups(arg, bad, sizeof bad))
-			return sc_cli_usage_error(ctx, "unknown group '%s' (config, source, rules, auth, storage, service, backend)", bad);
-		if (id == OPT_ONLY)
-			o->only = (char *)arg;
-		else
-			o->skip = (char *)arg;
-		return 0;
-	case 'k':
-		return sc_settings_opt(ctx, &o->s, OPT_KEY, arg);
-	}
-	return sc_settings_opt(ctx, &o->s, id, arg);
+	if (!valid_groups(arg, bad, sizeof bad))
+		return sc_cli_usage_error(ctx, "unknown group '%s' (config, source, rules, auth, storage, service, backend)", bad);
+	*(const char **)target = arg;
+	return 0;
 }
 
 typedef struct job {
@@ -165,8 +144,8 @@ static void source_group(job *j)
 	}
 	sc_report_add(r, "pg.connect", SC_CHECK_OK, "connected to %s", pg->display);
 	if (sc_replication_check_settings(pg, r, &err) != 0 ||
-	    sc_replication_check_slots(pg, r, 1073741824LL, &err) != 0 ||
-	    sc_publication_check(pg, r, "powersync", NULL, 0, &err) != 0)
+	    sc_replication_check_slots(pg, r, SC_DEFAULT_MAX_RETAINED, &err) != 0 ||
+	    sc_publication_check(pg, r, SC_DEFAULT_PUBLICATION, NULL, 0, &err) != 0)
 		sc_report_add(r, "pg.queries", SC_CHECK_FAIL, "%s", err.message);
 	cJSON_DeleteItemFromObject(r->extra, "slots");
 	sc_pg_close(pg);
@@ -208,7 +187,7 @@ static void rules_group(job *j)
 	bool live = false;
 	if (sc_rules_count(&res, SC_RULES_ERROR) == 0 && s->db) {
 		sc_pg *pg = sc_pg_connect(s->db, "the source database", j->timeout, &err);
-		if (pg && sc_rules_check_live(pg, "powersync", &res, &err) == 0)
+		if (pg && sc_rules_check_live(pg, SC_DEFAULT_PUBLICATION, &res, &err) == 0)
 			live = true;
 		else
 			sc_report_add(r, "rules.live", SC_CHECK_FAIL, "cannot check the rules against the database: %s", err.message);
@@ -316,7 +295,7 @@ static int run(sc_ctx *ctx, int argc, char **argv)
 	doctor_opts o;
 	memset(&o, 0, sizeof o);
 	int first, rc;
-	if (!sc_cli_start(ctx, argc, argv, on_opt, &o, &first, &rc))
+	if (!sc_cli_start(ctx, argc, argv, &o, &first, &rc))
 		return rc;
 	if (first < argc)
 		return sc_cli_usage_error(ctx, "unexpected argument '%s'", argv[first]);
@@ -350,31 +329,12 @@ static int run(sc_ctx *ctx, int argc, char **argv)
 	for (int i = 0; i < NGROUPS; i++)
 		if (jobs[i].started)
 			pthread_join(jobs[i].thread, NULL);
-	sc_buf text = SC_BUF_INIT;
-	sc_render_opts ro = { sc_cli_color_stdout(ctx), ctx->quiet, ctx->verbose, ctx->strict, true };
 	for (int i = 0; i < NGROUPS; i++) {
-		if (jobs[i].report.n) {
-			char *t = sc_report_render_text(&jobs[i].report, &ro);
-			if (*t)
-				sc_buf_printf(&text, "%s%s\n%s", text.len ? "\n" : "", groups[i], t);
-			free(t);
-		}
 		sc_report_append(&all, &jobs[i].report, groups[i]);
 		sc_report_free(&jobs[i].report);
 	}
-	if (ctx->json) {
-		cJSON_AddItemToObject(all.extra, "settings", sc_settings_json(&ctx->cfg, &o.s));
-		rc = sc_cli_print_report(ctx, &all, NULL);
-	} else {
-		fputs(sc_buf_str(&text), stdout);
-		rc = sc_report_exit_code(&all, ctx->strict);
-		if (!ctx->quiet || rc) {
-			char *v = sc_report_render_verdict(&all, &ro);
-			printf("\n%s", v);
-			free(v);
-		}
-	}
-	sc_buf_free(&text);
+	cJSON_AddItemToObject(all.extra, "settings", sc_settings_json(&ctx->cfg, &o.s));
+	rc = sc_cli_print_report(ctx, &all, NULL);
 	sc_report_free(&all);
 	sc_settings_free(&o.s);
 	return rc;
@@ -383,7 +343,8 @@ static int run(sc_ctx *ctx, int argc, char **argv)
 static const char *const usage[] = {
 	"doctor [--db URI] [--storage URI] [--service URL] [--api-token-file F] [--jwks URL|FILE]",
 	"       [--key FILE|--secret-file F] [--kid KID] [--aud AUD].. [--rules FILE] [--token-endpoint URL]",
-	"       [--upload-endpoint URL [--upload-token-file F]] [--only GROUPS] [--skip GROUPS] [--strict] [--json]",
+	"       [--upload-endpoint URL [--upload-token-file F]] [--only GROUPS] [--skip GROUPS] [--strict]",
+	"       [--format FORMAT]",
 	NULL,
 };
 
@@ -399,6 +360,6 @@ const sc_cmd cmd_doctor = {
 		"(JWKS URL, token and upload endpoints). What is not configured is skipped, with\n"
 		"the setting that would enable it. Every failure names its fix.",
 	.opts = opts,
-	.reports = true,
+	.formats = SC_FMT_ALL,
 	.run = run,
 };

@@ -5,8 +5,9 @@
 
 static int run(sc_ctx *ctx, int argc, char **argv)
 {
+	struct { bool unused; } o = { false };
 	int first, rc;
-	if (!sc_cli_start(ctx, argc, argv, NULL, NULL, &first, &rc))
+	if (!sc_cli_start(ctx, argc, argv, &o, &first, &rc))
 		return rc;
 	if (first >= argc) {
 		sc_cli_print_overview(stdout);
@@ -29,5 +30,6 @@ const sc_cmd cmd_help = {
 	.summary = "show the help of a command (the same as COMMAND --help)",
 	.usage = usage,
 	.description = "Without a command, lists the commands; with one, shows its options.",
+	.on_main_page = true,
 	.run = run,
 };

@@ -35,7 +35,18 @@ int main(int argc, char **argv)
 	sc_http_global_init();
 	sc_storage_global_init();
 
-	int first = sc_cli_parse(&ctx, argc, argv, NULL, NULL);
+	/* --format nagios turns every failure into its UNKNOWN line, and
+	 * prometheus into a syncctl_exit_code sample, even one met before the
+	 * option itself is read. */
+	for (int i = 1; i < argc; i++) {
+		const char *f = strncmp(argv[i], "--format=", 9) == 0 ? argv[i] + 9
+				: strcmp(argv[i], "--format") == 0 && i + 1 < argc ? argv[i + 1] : NULL;
+		if (f && strcmp(f, "nagios") == 0)
+			ctx.format = SC_FORMAT_NAGIOS;
+		else if (f && strcmp(f, "prometheus") == 0)
+			ctx.format = SC_FORMAT_PROMETHEUS;
+	}
+	int first = sc_cli_parse(&ctx, argc, argv, NULL);
 	int rc;
 	if (first == -2) {
 		rc = 0;
@@ -68,6 +79,8 @@ int main(int argc, char **argv)
 	ctx.cmd = cmd;
 	rc = cmd->run(&ctx, argc - first, argv + first);
 out:
+	rc = sc_cli_finish(&ctx, rc);
+	sc_list_free(&ctx.resolve);
 	sc_config_free(&ctx.cfg);
 	sc_storage_global_cleanup();
 	sc_http_global_cleanup();

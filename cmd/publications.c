@@ -1,6 +1,5 @@
 /* syncctl publications: list every publication; check one covers what the
  * sync service needs. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,38 +11,16 @@
 
 typedef struct {
 	const char *name;
-	char **tables;
-	size_t ntables;
+	sc_list tables;
 } pub_opts;
 
 static const sc_opt opts[] = {
-	{ "db", 0, required_argument, "URI", "source Postgres (default: SYNCCTL_DB, DATABASE_URL, PG* variables)", OPT_DB, NULL },
-	{ "name", 'n', required_argument, "NAME", "the publication to check (default powersync)", OPT_NAME, NULL },
-	{ "table", 't', required_argument, "TABLE", "a table that must be in it (repeatable; schema.table)", OPT_TABLE, NULL },
-	{ 0 },
+	OPT_SETTING("db", 0, SC_SET_DB, "URI", "source Postgres (default: SYNCCTL_DB, DATABASE_URL, PG* variables)"),
+	OPT_STRING(pub_opts, "name", 'n', name, "NAME", "the publication to check (default powersync)", .nonempty = true),
+	OPT_LIST(pub_opts, "table", 't', tables, "TABLE", "a table that must be in it (repeatable; schema.table)", .nonempty = true,
+		 .doc = "Named as SQL would name it: *tasks*, *public.tasks*, *\"Mixed Case\"*. The name is only ever passed to the server as a parameter."),
+	OPT_END,
 };
-
-static int on_opt(sc_ctx *ctx, int id, const char *arg, void *data)
-{
-	pub_opts *o = data;
-	switch (id) {
-	case OPT_DB:
-		sc_config_set_flag(&ctx->cfg, SC_SET_DB, arg);
-		return 0;
-	case 'n':
-	case OPT_NAME:
-		if (!*arg)
-			return sc_cli_usage_error(ctx, "--name needs a publication name");
-		o->name = arg;
-		return 0;
-	case 't':
-	case OPT_TABLE:
-		o->tables = sc_xrealloc(o->tables, (o->ntables + 1) * sizeof *o->tables);
-		o->tables[o->ntables++] = (char *)arg;
-		return 0;
-	}
-	return -1;
-}
 
 static char *pub_table(const cJSON *pubs)
 {
@@ -97,13 +74,10 @@ static char *pub_table(const cJSON *pubs)
 
 static int run(sc_ctx *ctx, int argc, char **argv)
 {
-	pub_opts o = { "powersync", NULL, 0 };
-	int first = sc_cli_parse(ctx, argc, argv, on_opt, &o);
-	int rc = SC_EXIT_OK;
-	if (first == -2 || first < 0) {
-		rc = first == -2 ? SC_EXIT_OK : SC_EXIT_USAGE;
+	pub_opts o = { SC_DEFAULT_PUBLICATION, { 0 } };
+	int first, rc = SC_EXIT_OK;
+	if (!sc_cli_start(ctx, argc, argv, &o, &first, &rc))
 		goto out;
-	}
 	if (first < argc && strcmp(argv[first], "list") != 0 && strcmp(argv[first], "check") != 0) {
 		rc = sc_cli_usage_error(ctx, "unexpected argument '%s'", argv[first]);
 		goto out;
@@ -120,11 +94,11 @@ static int run(sc_ctx *ctx, int argc, char **argv)
 	sc_report r;
 	sc_report_init(&r);
 	cJSON *list = sc_publication_list(pg, &err);
-	if (!list || sc_publication_check(pg, &r, o.name, o.tables, o.ntables, &err) != 0) {
+	if (!list || sc_publication_check(pg, &r, o.name, o.tables.v, o.tables.n, &err) != 0) {
 		rc = sc_cli_fail(ctx, &err);
 		cJSON_Delete(list);
 	} else {
-		char *table = ctx->json ? NULL : pub_table(list);
+		char *table = pub_table(list);
 		cJSON_AddItemToObject(r.extra, "publications", list);
 		rc = sc_cli_print_report(ctx, &r, table);
 		free(table);
@@ -132,12 +106,12 @@ static int run(sc_ctx *ctx, int argc, char **argv)
 	sc_report_free(&r);
 	sc_pg_close(pg);
 out:
-	free(o.tables);
+	sc_list_free(&o.tables);
 	return rc;
 }
 
 static const char *const usage[] = {
-	"publications [--db URI] [--name NAME] [--table TABLE]... [--json]",
+	"publications [--db URI] [--name NAME] [--table TABLE].. [--format FORMAT]",
 	NULL,
 };
 
@@ -154,6 +128,6 @@ const sc_cmd cmd_publications = {
 		"a usable replica identity (kept by its column list), and tables with row level\n"
 		"security are readable by the role (BYPASSRLS). Each --table must be in it.",
 	.opts = opts,
-	.reports = true,
+	.formats = SC_FMT_ALL,
 	.run = run,
 };

@@ -1,45 +1,27 @@
 /* syncctl rules validate: a sync rules file checked as the sync service
  * would check it, and against the live database. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../lib/buf.h"
 #include "../lib/pg.h"
+#include "../lib/replication.h"
 #include "../lib/rules.h"
 #include "../lib/util.h"
 #include "cli.h"
 
 typedef struct {
 	const char *publication;
-	bool db_given;
 } rules_opts;
 
 static const sc_opt opts[] = {
-	{ "rules", 0, required_argument, "FILE", "the rules file (default: SYNCCTL_RULES, the service config's sync_config)", OPT_RULES, "file" },
-	{ "db", 0, required_argument, "URI", "also check against this database (default: the configured source DB, if any)", OPT_DB, NULL },
-	{ "publication", 0, required_argument, "NAME", "the publication tables must be in (default powersync)", OPT_PUBLICATION, NULL },
-	{ 0 },
+	OPT_SETTING("rules", 0, SC_SET_RULES, "FILE", "the rules file (default: SYNCCTL_RULES, the service config's sync_config)", .file = true,
+		    .doc = "When not given as the argument."),
+	OPT_SETTING("db", 0, SC_SET_DB, "URI", "also check against this database (default: the configured source DB, if any)"),
+	OPT_STRING(rules_opts, "publication", 0, publication, "NAME", "the publication tables must be in (default powersync)", .nonempty = true),
+	OPT_END,
 };
-
-static int on_opt(sc_ctx *ctx, int id, const char *arg, void *data)
-{
-	rules_opts *o = data;
-	switch (id) {
-	case OPT_RULES: sc_config_set_flag(&ctx->cfg, SC_SET_RULES, arg); return 0;
-	case OPT_DB:
-		sc_config_set_flag(&ctx->cfg, SC_SET_DB, arg);
-		o->db_given = true;
-		return 0;
-	case OPT_PUBLICATION:
-		if (!*arg)
-			return sc_cli_usage_error(ctx, "--publication needs a name");
-		o->publication = arg;
-		return 0;
-	}
-	return -1;
-}
 
 static char *summary(const sc_rules_result *r, const char *name)
 {
@@ -78,6 +60,30 @@ static char *summary(const sc_rules_result *r, const char *name)
 	return sc_buf_take(&b);
 }
 
+struct findings {
+	const sc_rules_result *r;
+	const char *name;
+};
+
+/* Like a compiler's: each finding with its line and caret, then a verdict
+ * (or, valid, what the rules define). */
+static void findings_text(sc_ctx *ctx, FILE *out, void *data)
+{
+	const struct findings *f = data;
+	size_t errors = sc_rules_count(f->r, SC_RULES_ERROR), warnings = sc_rules_count(f->r, SC_RULES_WARNING);
+	char *diags = sc_rules_render(f->r, f->name, sc_cli_color_stdout(ctx));
+	fputs(diags, out);
+	free(diags);
+	if (errors) {
+		fprintf(out, "%s: invalid: %zu error%s, %zu warning%s\n", f->name, errors, errors == 1 ? "" : "s",
+			warnings, warnings == 1 ? "" : "s");
+	} else if (!ctx->quiet) {
+		char *s = summary(f->r, f->name);
+		fputs(s, out);
+		free(s);
+	}
+}
+
 static int validate(sc_ctx *ctx, rules_opts *o, const char *path)
 {
 	sc_error err;
@@ -104,34 +110,18 @@ static int validate(sc_ctx *ctx, rules_opts *o, const char *path)
 	}
 	int rc = 0;
 	const char *db = sc_config_get(&ctx->cfg, SC_SET_DB, NULL);
-	if ((o->db_given || db) && sc_rules_count(&r, SC_RULES_ERROR) == 0) {
+	if (db && sc_rules_count(&r, SC_RULES_ERROR) == 0) {
 		sc_pg *pg = sc_cli_connect_db(ctx, &err);
-		if (!pg || sc_rules_check_live(pg, o->publication ? o->publication : "powersync", &r, &err) != 0)
+		if (!pg || sc_rules_check_live(pg, o->publication ? o->publication : SC_DEFAULT_PUBLICATION, &r, &err) != 0)
 			rc = sc_cli_fail(ctx, &err);
 		sc_pg_close(pg);
 	}
 	if (rc == 0) {
 		size_t errors = sc_rules_count(&r, SC_RULES_ERROR), warnings = sc_rules_count(&r, SC_RULES_WARNING);
-		if (ctx->json) {
-			cJSON *j = sc_rules_json(&r);
-			char *s = cJSON_Print(j);
-			puts(s);
-			free(s);
-			cJSON_Delete(j);
-		} else {
-			char *diags = sc_rules_render(&r, name, sc_cli_color_stdout(ctx));
-			fputs(diags, stdout);
-			free(diags);
-			if (errors)
-				printf("%s: invalid: %zu error%s, %zu warning%s\n", name, errors, errors == 1 ? "" : "s",
-				       warnings, warnings == 1 ? "" : "s");
-			else if (!ctx->quiet) {
-				char *s = summary(&r, name);
-				fputs(s, stdout);
-				free(s);
-			}
-		}
-		rc = errors || (ctx->strict && warnings) ? SC_EXIT_PROBLEM : SC_EXIT_OK;
+		struct findings f = { &r, name };
+		sc_out out = { .json = sc_rules_json(&r), .text = findings_text, .data = &f,
+			       .rc = errors || (ctx->strict && warnings) ? SC_EXIT_PROBLEM : SC_EXIT_OK };
+		rc = sc_cli_output(ctx, &out);
 	}
 	sc_rules_result_free(&r);
 	free(text);
@@ -140,9 +130,9 @@ static int validate(sc_ctx *ctx, rules_opts *o, const char *path)
 
 static int run(sc_ctx *ctx, int argc, char **argv)
 {
-	rules_opts o = { NULL, false };
+	rules_opts o = { NULL };
 	int first, rc;
-	if (!sc_cli_start(ctx, argc, argv, on_opt, &o, &first, &rc))
+	if (!sc_cli_start(ctx, argc, argv, &o, &first, &rc))
 		return rc;
 	if (first >= argc || strcmp(argv[first], "validate") != 0)
 		return sc_cli_usage_error(ctx, first >= argc ? "which subcommand? 'rules validate'" : "unknown subcommand '%s' (validate)",
@@ -156,7 +146,7 @@ static int run(sc_ctx *ctx, int argc, char **argv)
 }
 
 static const char *const usage[] = {
-	"rules validate [FILE] [--db URI] [--publication NAME] [--strict] [--json]",
+	"rules validate [FILE] [--db URI] [--publication NAME] [--strict] [--format FORMAT]",
 	NULL,
 };
 
@@ -173,6 +163,6 @@ const sc_cmd cmd_rules = {
 		"that tables are in the publication with a key or replica identity.",
 	.subcommands = "validate",
 	.opts = opts,
-	.reports = true,
+	.formats = SC_FMT_TEXT_JSON,
 	.run = run,
 };

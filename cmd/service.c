@@ -1,38 +1,38 @@
 /* syncctl service: the sync service over HTTP (probes, diagnostics, a real
  * sync stream) and the app backend's endpoints. */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "../lib/service.h"
+#include "../lib/util.h"
 #include "cli.h"
 
-static const sc_opt opts[] = {
-	{ "service", 0, required_argument, "URL", "the sync service (default: POWERSYNC_URL, the service config's port)", OPT_SERVICE, NULL },
-	{ "api-token-file", 0, required_argument, "FILE", "the admin API token (default: POWERSYNC_API_TOKEN)", OPT_API_TOKEN_FILE, "file" },
-	{ "key", 'k', required_argument, "FILE", "a private signing key for the stream probe (default: POWERSYNC_PRIVATE_KEY, else an HS key of client_auth.jwks)", OPT_KEY, "file" },
-	{ "secret-file", 0, required_argument, "FILE", "an HS256 shared secret to mint test tokens with, instead of --key", OPT_SECRET_FILE, "file" },
-	{ "kid", 0, required_argument, "KID", "its key id (default: POWERSYNC_KEY_ID, else its thumbprint)", OPT_KID, NULL },
-	{ "aud", 0, required_argument, "AUD", "the audience to mint for (repeatable; default: SYNCCTL_AUDIENCE)", OPT_AUD, NULL },
-	{ "jwks", 0, required_argument, "URL|FILE", "the backend's JWKS (default: SYNCCTL_JWKS, client_auth.jwks_uri)", OPT_JWKS, "file" },
-	{ "token-endpoint", 0, required_argument, "URL", "the backend's token endpoint", OPT_TOKEN_ENDPOINT, NULL },
-	{ "upload-endpoint", 0, required_argument, "URL", "the backend's upload endpoint", OPT_UPLOAD_ENDPOINT, NULL },
-	{ "upload-token-file", 0, required_argument, "FILE", "a token the upload endpoint accepts (default: one minted with the signing key)", OPT_UPLOAD_TOKEN_FILE, "file" },
-	{ 0 },
-};
+typedef struct {
+	sc_settings s;
+} service_opts;
 
-static int on_opt(sc_ctx *ctx, int id, const char *arg, void *data)
-{
-	return sc_settings_opt(ctx, data, id == 'k' ? OPT_KEY : id, arg);
-}
+static const sc_opt opts[] = {
+	SETTINGS_OPT_SERVICE,
+	OPT_FILE(service_opts, "api-token-file", 0, s.api_token_file, "FILE", "the admin API token (default: POWERSYNC_API_TOKEN, api.tokens in the service config)"),
+	OPT_FILE(service_opts, "key", 'k', s.key_file, "FILE", "a private signing key for the stream probe (default: POWERSYNC_PRIVATE_KEY, else an HS key of client_auth.jwks)"),
+	OPT_FILE(service_opts, "secret-file", 0, s.secret_file, "FILE", "an HS256 shared secret to mint test tokens with, instead of --key"),
+	SETTINGS_OPT_KID,
+	OPT_SETTING("aud", 0, SC_SET_AUDIENCE, "AUD", "the audience to mint for (repeatable; default: SYNCCTL_AUDIENCE)", .repeatable = true),
+	SETTINGS_OPT_JWKS,
+	OPT_STRING(service_opts, "token-endpoint", 0, s.token_endpoint, "URL", "the backend's token endpoint"),
+	OPT_STRING(service_opts, "upload-endpoint", 0, s.upload_endpoint, "URL", "the backend's upload endpoint"),
+	OPT_FILE(service_opts, "upload-token-file", 0, s.upload_token_file, "FILE", "a token the upload endpoint accepts (default: one minted with the signing key)"),
+	OPT_END,
+};
 
 static int run(sc_ctx *ctx, int argc, char **argv)
 {
-	sc_settings s;
-	memset(&s, 0, sizeof s);
+	service_opts o;
+	memset(&o, 0, sizeof o);
 	int first, rc;
-	if (!sc_cli_start(ctx, argc, argv, on_opt, &s, &first, &rc))
+	if (!sc_cli_start(ctx, argc, argv, &o, &first, &rc))
 		return rc;
+	sc_settings s = o.s;
 	if (first < argc)
 		return sc_cli_usage_error(ctx, "unexpected argument '%s'", argv[first]);
 	if ((rc = sc_ctx_load_config(ctx)) != 0 || (rc = sc_cli_settings(ctx, &s)) != 0) {
@@ -62,7 +62,7 @@ static int run(sc_ctx *ctx, int argc, char **argv)
 
 static const char *const usage[] = {
 	"service [--service URL] [--api-token-file F] [--key FILE|--secret-file F --aud AUD] [--jwks URL]",
-	"        [--token-endpoint URL] [--upload-endpoint URL [--upload-token-file F]] [--json]",
+	"        [--token-endpoint URL] [--upload-endpoint URL [--upload-token-file F]] [--format FORMAT]",
 	NULL,
 };
 
@@ -78,6 +78,6 @@ const sc_cmd cmd_service = {
 		"from its PSYNC_S21xx code). With the backend's JWKS URL, token and upload\n"
 		"endpoints, checks those too.",
 	.opts = opts,
-	.reports = true,
+	.formats = SC_FMT_ALL,
 	.run = run,
 };

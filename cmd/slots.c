@@ -1,6 +1,5 @@
 /* syncctl slots: replication slots with health, lag and retained WAL;
  * `slots drop NAME`. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,30 +17,14 @@ typedef struct {
 } slots_opts;
 
 static const sc_opt opts[] = {
-	{ "db", 0, required_argument, "URI", "source Postgres (default: SYNCCTL_DB, DATABASE_URL, PG* variables)", OPT_DB, NULL },
-	{ "max-retained", 0, required_argument, "SIZE", "WAL an inactive slot may retain before it fails, an active one warns (default 1GB; kB, MB, GB)", OPT_MAX_RETAINED, NULL },
-	{ "yes", 'y', no_argument, NULL, "slots drop: do not ask for confirmation", OPT_YES, NULL },
-	{ 0 },
+	OPT_SETTING("db", 0, SC_SET_DB, "URI", "source Postgres (default: SYNCCTL_DB, DATABASE_URL, PG* variables)",
+		    .doc = "Else the *--env-file*, the *--powersync-config*, then libpq's *PG\\** variables."),
+	OPT_SIZE(slots_opts, "max-retained", 0, max_retained, "SIZE",
+		 "WAL an inactive slot may retain before it fails, an active one warns (default 1GB; kB, MB, GB)",
+		 .doc = "Units: bytes, kB, MB, GB, TB (powers of 1024, as in Postgres settings)."),
+	OPT_FLAG(slots_opts, "yes", 'y', yes, "slots drop: do not ask for confirmation"),
+	OPT_END,
 };
-
-static int on_opt(sc_ctx *ctx, int id, const char *arg, void *data)
-{
-	slots_opts *o = data;
-	switch (id) {
-	case OPT_DB:
-		sc_config_set_flag(&ctx->cfg, SC_SET_DB, arg);
-		return 0;
-	case OPT_MAX_RETAINED:
-		if (!sc_parse_size(arg, &o->max_retained))
-			return sc_cli_usage_error(ctx, "--max-retained takes a size such as 512MB or 1GB, not '%s'", arg);
-		return 0;
-	case 'y':
-	case OPT_YES:
-		o->yes = true;
-		return 0;
-	}
-	return -1;
-}
 
 static char *slot_table(const cJSON *slots)
 {
@@ -117,24 +100,20 @@ static int drop(sc_ctx *ctx, sc_pg *pg, const char *name, bool yes)
 	}
 	if (sc_replication_drop_slot(pg, name, &err) != 0)
 		return sc_cli_fail(ctx, &err);
-	if (ctx->json) {
-		cJSON *o = cJSON_CreateObject();
-		cJSON_AddBoolToObject(o, "dropped", true);
-		cJSON_AddStringToObject(o, "slot", name);
-		char *s = cJSON_Print(o);
-		puts(s);
-		free(s);
-		cJSON_Delete(o);
-	} else if (!ctx->quiet)
-		printf("dropped replication slot \"%s\"\n", name);
-	return SC_EXIT_OK;
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddBoolToObject(o, "dropped", true);
+	cJSON_AddStringToObject(o, "slot", name);
+	char *text = sc_xasprintf("dropped replication slot \"%s\"\n", name);
+	int rc = sc_cli_data(ctx, o, text, SC_EXIT_OK);
+	free(text);
+	return rc;
 }
 
 static int run(sc_ctx *ctx, int argc, char **argv)
 {
-	slots_opts o = { 1073741824LL, false };
+	slots_opts o = { SC_DEFAULT_MAX_RETAINED, false };
 	int first, rc;
-	if (!sc_cli_start(ctx, argc, argv, on_opt, &o, &first, &rc))
+	if (!sc_cli_start(ctx, argc, argv, &o, &first, &rc))
 		return rc;
 	const char *sub = first < argc ? argv[first] : "list";
 	bool is_drop = strcmp(sub, "drop") == 0;
@@ -142,6 +121,8 @@ static int run(sc_ctx *ctx, int argc, char **argv)
 		return sc_cli_usage_error(ctx, "unknown subcommand '%s' (list or drop)", sub);
 	if (is_drop && argc - first != 2)
 		return sc_cli_usage_error(ctx, "slots drop takes exactly one slot name");
+	if (is_drop && (rc = sc_cli_text_or_json(ctx, "slots drop")) != 0)
+		return rc;
 	if (!is_drop && argc - first > 1)
 		return sc_cli_usage_error(ctx, "unexpected argument '%s'", argv[first + 1]);
 	rc = sc_ctx_load_config(ctx);
@@ -164,10 +145,9 @@ static int run(sc_ctx *ctx, int argc, char **argv)
 	    sc_replication_check_slots(pg, &r, o.max_retained, &err) != 0) {
 		rc = sc_cli_fail(ctx, &err);
 	} else {
-		char *table = ctx->json ? NULL : slot_table(cJSON_GetObjectItem(r.extra, "slots"));
-		if (ctx->json)
-			/* The rows are in each slot check's details. */
-			cJSON_DeleteItemFromObject(r.extra, "slots");
+		char *table = slot_table(cJSON_GetObjectItem(r.extra, "slots"));
+		/* The rows are in each slot check's details. */
+		cJSON_DeleteItemFromObject(r.extra, "slots");
 		rc = sc_cli_print_report(ctx, &r, table);
 		free(table);
 	}
@@ -177,7 +157,7 @@ static int run(sc_ctx *ctx, int argc, char **argv)
 }
 
 static const char *const usage[] = {
-	"slots [list] [--db URI] [--max-retained SIZE] [--json]",
+	"slots [list] [--db URI] [--max-retained SIZE] [--format FORMAT]",
 	"slots drop NAME [--db URI] [--yes]",
 	NULL,
 };
@@ -197,6 +177,6 @@ const sc_cmd cmd_slots = {
 		"terminal, else needs --yes) and refuses an active one.",
 	.subcommands = "list drop",
 	.opts = opts,
-	.reports = true,
+	.formats = SC_FMT_ALL,
 	.run = run,
 };

@@ -1,30 +1,37 @@
 /* syncctl storage: the bucket storage and the sync state in it;
  * `storage init` initiates a never-initiated single-member replica set. */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "../lib/storage.h"
 #include "cli.h"
 
+typedef struct {
+	sc_settings s;
+} storage_opts;
+
 static const sc_opt opts[] = {
-	{ "storage", 0, required_argument, "URI", "bucket storage: mongodb:// or postgresql:// (default: SYNCCTL_STORAGE, the service config)", OPT_STORAGE, NULL },
-	{ "db", 0, required_argument, "URI", "the source Postgres, to look for the storage's slot (default: SYNCCTL_DB, ...)", OPT_DB, NULL },
-	{ 0 },
+	OPT_SETTING("storage", 0, SC_SET_STORAGE, "URI", "bucket storage: mongodb:// or postgresql:// (default: SYNCCTL_STORAGE, the service config)",
+		    .doc = "mongodb://HOST:PORT/DATABASE, or a Postgres URI for Postgres bucket storage."),
+	OPT_SETTING("db", 0, SC_SET_DB, "URI", "the source Postgres, to look for the storage's slot (default: SYNCCTL_DB, ...)"),
+	OPT_END,
 };
 
-static int on_opt(sc_ctx *ctx, int id, const char *arg, void *data)
+static void init_text(sc_ctx *ctx, FILE *out, void *data)
 {
-	return sc_settings_opt(ctx, data, id, arg);
+	if (!ctx->quiet)
+		fprintf(out, "%s\n", (const char *)data);
 }
 
 static int run(sc_ctx *ctx, int argc, char **argv)
 {
+	storage_opts o;
+	memset(&o, 0, sizeof o);
 	sc_settings s;
-	memset(&s, 0, sizeof s);
 	int first, rc;
-	if (!sc_cli_start(ctx, argc, argv, on_opt, &s, &first, &rc))
+	if (!sc_cli_start(ctx, argc, argv, &o, &first, &rc))
 		return rc;
+	s = o.s;
 	const char *sub = first < argc ? argv[first] : "check";
 	if (strcmp(sub, "check") != 0 && strcmp(sub, "init") != 0)
 		return sc_cli_usage_error(ctx, "unknown subcommand '%s' (check or init)", sub);
@@ -42,18 +49,21 @@ static int run(sc_ctx *ctx, int argc, char **argv)
 		return rc;
 	}
 	if (strcmp(sub, "init") == 0) {
+		if ((rc = sc_cli_text_or_json(ctx, "storage init")) != 0) {
+			sc_settings_free(&s);
+			return rc;
+		}
 		char msg[1024];
-		int code = 0;
-		int r = sc_storage_init_replica_set(s.storage, ctx->timeout, msg, sizeof msg, &code);
+		sc_error err;
+		int r = sc_storage_init_replica_set(s.storage, ctx->timeout, msg, sizeof msg, &err);
 		if (r < 0) {
-			sc_cli_error(ctx, "%s", msg);
-			rc = code ? code : 3;
+			rc = sc_cli_fail(ctx, &err);
 		} else {
-			if (ctx->json)
-				printf("{\"initiated\": %s}\n", r == 0 ? "true" : "false");
-			else if (!ctx->quiet)
-				printf("%s\n", msg);
-			rc = 0;
+			cJSON *j = cJSON_CreateObject();
+			cJSON_AddBoolToObject(j, "initiated", r == 0);
+			cJSON_AddStringToObject(j, "message", msg);
+			sc_out out = { .json = j, .text = init_text, .data = msg, .rc = 0 };
+			rc = sc_cli_output(ctx, &out);
 		}
 		sc_settings_free(&s);
 		return rc;
@@ -75,7 +85,7 @@ static int run(sc_ctx *ctx, int argc, char **argv)
 }
 
 static const char *const usage[] = {
-	"storage [check] [--storage URI] [--db URI] [--json]",
+	"storage [check] [--storage URI] [--db URI] [--format FORMAT]",
 	"storage init [--storage URI]",
 	NULL,
 };
@@ -93,6 +103,6 @@ const sc_cmd cmd_storage = {
 		"set when mongod runs with a replica set name that was never initiated.",
 	.subcommands = "check init",
 	.opts = opts,
-	.reports = true,
+	.formats = SC_FMT_ALL,
 	.run = run,
 };

@@ -1,6 +1,5 @@
 /* syncctl tenant-sync: keep tenant records of two Postgres databases in
  * step, in either direction, from cron. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,46 +8,68 @@
 #include "../lib/pg.h"
 #include "../lib/report.h"
 #include "../lib/tenant.h"
+#include "../lib/text.h"
 #include "../lib/util.h"
 #include "cli.h"
 
 typedef struct {
 	sc_ts_opts ts;
-	char **tables, **tenants, **key;
-	size_t ntables, ntenants, nkey;
+	sc_list tables, tenants, key;
 	char *key_text;
-	bool have_direction, have_conflict, have_delete_opts;
+	const char *max_delete;      /* --max-delete N|P%|N,P% */
+	const char *restore;         /* --restore RUN_ID */
+	long keep_deleted;           /* --keep-deleted DAYS; -1: not given */
 	sc_ctx *ctx;
 	cJSON *keys;                 /* --dry-run -v --json: the keys */
 	bool progress_shown;
 } ts_cli;
 
-static const sc_opt opts[] = {
-	{ "local", 0, required_argument, "URI", "the local database (default: SYNCCTL_LOCAL_DB)", OPT_LOCAL, NULL },
-	{ "remote", 0, required_argument, "URI", "the remote database (default: SYNCCTL_REMOTE_DB)", OPT_REMOTE, NULL },
-	{ "direction", 'd', required_argument, "DIR", "to-remote, to-local or both (required)", OPT_DIRECTION, "to-remote to-local both" },
-	{ "table", 't', required_argument, "NAME", "a table to sync, or schema.table (repeatable; at least one)", OPT_TABLE, NULL },
-	{ "tenant-column", 0, required_argument, "COL", "the column --tenant matches (default tenant_id; else a one-column key)", OPT_TENANT_COLUMN, NULL },
-	{ "tenant", 0, required_argument, "ID", "only rows of this tenant (repeatable)", OPT_TENANT, NULL },
-	{ "conflict", 0, required_argument, "POLICY", "both: skip (default), newer, local or remote", OPT_CONFLICT, "skip newer local remote" },
-	{ "updated-column", 0, required_argument, "COL", "--conflict newer: the column compared (default updated_at)", OPT_UPDATED_COLUMN, NULL },
-	{ "key", 0, required_argument, "COL,..", "match rows by these columns instead of the primary key", OPT_KEY, NULL },
-	{ "delete", 0, no_argument, NULL, "propagate deletes: target rows the source lacks (both: deleted since the last sync)", OPT_DELETE, NULL },
-	{ "max-delete", 0, required_argument, "N|P%|N,P%", "refuse a run deleting more than this from a table (default 100,10%: both exceeded)", OPT_MAX_DELETE, NULL },
-	{ "allow-big-delete", 0, no_argument, NULL, "run even when the deletes exceed --max-delete", OPT_ALLOW_BIG_DELETE, NULL },
-	{ "keep-deleted", 0, required_argument, "DAYS", "keep deleted rows for --restore this long (default 30)", OPT_KEEP_DELETED, NULL },
-	{ "restore", 0, required_argument, "RUN_ID", "put back the rows that run deleted (its run_id in the report)", OPT_RESTORE, NULL },
-	{ "full", 0, no_argument, NULL, "ignore the state: compare every row by hash (and record state afresh)", OPT_FULL, NULL },
-	{ "dry-run", 'n', no_argument, NULL, "compute everything, write nothing (-v lists the keys)", OPT_DRY_RUN, NULL },
-	{ "wait", 0, required_argument, "SECONDS", "wait this long for another run's lock (default: do not wait)", OPT_WAIT, NULL },
-	{ 0 },
-};
-
-static void push(char ***v, size_t *n, char *s)
+/* --key a,b: the columns rows are matched by. */
+static int key_opt(sc_ctx *ctx, const sc_opt *o, const char *arg, void *target)
 {
-	*v = sc_xrealloc(*v, (*n + 1) * sizeof **v);
-	(*v)[(*n)++] = s;
+	(void)o;
+	ts_cli *c = (ts_cli *)((char *)target - offsetof(ts_cli, key));
+	free(c->key_text);
+	sc_list_free(&c->key);
+	c->key_text = sc_xstrdup(arg);
+	for (char *save = NULL, *k = strtok_r(c->key_text, ",", &save); k; k = strtok_r(NULL, ",", &save))
+		sc_list_push(&c->key, k);
+	if (!c->key.n)
+		return sc_cli_usage_error(ctx, "--key needs column names, comma-separated");
+	return 0;
 }
+
+static const sc_opt opts[] = {
+	OPT_SETTING("local", 0, SC_SET_LOCAL_DB, "URI", "the local database (default: SYNCCTL_LOCAL_DB)",
+		    .doc = "Also from *--env-file*. A password in argv is visible in *ps*: keep it in the environment, an env file or ~/.pgpass."),
+	OPT_SETTING("remote", 0, SC_SET_REMOTE_DB, "URI", "the remote database (default: SYNCCTL_REMOTE_DB)"),
+	OPT_ENUM(ts_cli, "direction", 'd', ts.direction, "DIR", "to-remote to-local both", "to-remote, to-local or both (required, except with --restore)"),
+	OPT_LIST(ts_cli, "table", 't', tables, "NAME", "a table to sync, or schema.table (repeatable; at least one)", .nonempty = true,
+		 .doc = "_NAME_ is the table's name as it is (no quoting), found on the search path, or _schema.table_."),
+	OPT_STRING(ts_cli, "tenant-column", 0, ts.tenant_column, "COL", "the column --tenant matches (default tenant_id; else a one-column key)", .nonempty = true),
+	OPT_LIST(ts_cli, "tenant", 0, tenants, "ID", "only rows of this tenant (repeatable)",
+		 .doc = "An ID is data: quotes, semicolons and any UTF-8 are matched as they are."),
+	OPT_ENUM(ts_cli, "conflict", 0, ts.conflict, "POLICY", "skip newer local remote", "both: skip (default), newer, local or remote"),
+	OPT_STRING(ts_cli, "updated-column", 0, ts.updated_column, "COL", "--conflict newer: the column compared (default updated_at)", .nonempty = true),
+	OPT_CALL(ts_cli, "key", 0, key, "COL,..", key_opt, "match rows by these columns instead of the primary key",
+		 .doc = "They must identify rows: a key found twice on a side stops the run before anything is written (exit 2)."),
+	OPT_FLAG(ts_cli, "delete", 0, ts.delete_rows, "propagate deletes: target rows the source lacks (both: deleted since the last sync)",
+		 .doc = "Only rows in scope. With *both*, only a run with state deletes (see *DESCRIPTION*); one without "
+			"deletes nothing, says so and records state, so the next run does."),
+	OPT_STRING(ts_cli, "max-delete", 0, max_delete, "N|P%|N,P%", "refuse a run deleting more than this from a table (default 100,10%: both exceeded)",
+		   .doc = "_N_ rows, _P_ percent of the table's rows in scope on that side, or both (see *DELETES*)."),
+	OPT_FLAG(ts_cli, "allow-big-delete", 0, ts.allow_big_delete, "run even when the deletes exceed --max-delete"),
+	OPT_INT(ts_cli, "keep-deleted", 0, keep_deleted, "DAYS", 0, 36500, "keep deleted rows for --restore this long (default 30)",
+		.doc = "In *syncctl.deleted_rows*; 0 prunes them on the next run that writes there."),
+	OPT_STRING(ts_cli, "restore", 0, restore, "RUN_ID", "put back the rows that run deleted (its run_id in the report)",
+		   .doc = "See *DELETES*. Takes *--local*, *--remote*, *--table*, *--dry-run*, *--wait*."),
+	OPT_FLAG(ts_cli, "full", 0, ts.full, "ignore the state: compare every row by hash (and record state afresh)"),
+	OPT_FLAG(ts_cli, "dry-run", 'n', ts.dry_run, "compute everything, write nothing (-v lists the keys)",
+		 .doc = "Not the state either. With *-v*, each key it would insert, update or delete, each row kept and each "
+			"conflict (in *--json*, as \"keys\")."),
+	OPT_DURATION(ts_cli, "wait", 0, ts.wait_s, "SECONDS", 86400, "wait this long for another run's lock (default: do not wait)"),
+	OPT_END,
+};
 
 /* N, P% or both (N,P% / P%,N). */
 static bool parse_max_delete(const char *arg, sc_ts_opts *o)
@@ -95,91 +116,6 @@ static bool is_uuid(const char *s)
 	return true;
 }
 
-static int on_opt(sc_ctx *ctx, int id, const char *arg, void *data)
-{
-	ts_cli *c = data;
-	switch (id) {
-	case OPT_LOCAL: sc_config_set_flag(&ctx->cfg, SC_SET_LOCAL_DB, arg); return 0;
-	case OPT_REMOTE: sc_config_set_flag(&ctx->cfg, SC_SET_REMOTE_DB, arg); return 0;
-	case 'd':
-	case OPT_DIRECTION:
-		if (!strcmp(arg, "to-remote"))
-			c->ts.direction = SC_TS_TO_REMOTE;
-		else if (!strcmp(arg, "to-local"))
-			c->ts.direction = SC_TS_TO_LOCAL;
-		else if (!strcmp(arg, "both"))
-			c->ts.direction = SC_TS_BOTH;
-		else
-			return sc_cli_usage_error(ctx, "--direction is to-remote, to-local or both, not '%s'", arg);
-		c->have_direction = true;
-		return 0;
-	case 't':
-	case OPT_TABLE:
-		if (!*arg)
-			return sc_cli_usage_error(ctx, "--table needs a table name");
-		push(&c->tables, &c->ntables, (char *)arg);
-		return 0;
-	case OPT_TENANT_COLUMN: c->ts.tenant_column = arg; return 0;
-	case OPT_TENANT: push(&c->tenants, &c->ntenants, (char *)arg); return 0;
-	case OPT_CONFLICT:
-		if (!strcmp(arg, "skip"))
-			c->ts.conflict = SC_TS_SKIP;
-		else if (!strcmp(arg, "newer"))
-			c->ts.conflict = SC_TS_NEWER;
-		else if (!strcmp(arg, "local"))
-			c->ts.conflict = SC_TS_LOCAL;
-		else if (!strcmp(arg, "remote"))
-			c->ts.conflict = SC_TS_REMOTE;
-		else
-			return sc_cli_usage_error(ctx, "--conflict is skip, newer, local or remote, not '%s'", arg);
-		c->have_conflict = true;
-		return 0;
-	case OPT_UPDATED_COLUMN: c->ts.updated_column = arg; return 0;
-	case OPT_KEY: {
-		free(c->key_text);
-		free(c->key);
-		c->key = NULL;
-		c->nkey = 0;
-		c->key_text = sc_xstrdup(arg);
-		for (char *save = NULL, *k = strtok_r(c->key_text, ",", &save); k; k = strtok_r(NULL, ",", &save))
-			push(&c->key, &c->nkey, k);
-		if (!c->nkey)
-			return sc_cli_usage_error(ctx, "--key needs column names, comma-separated");
-		return 0;
-	}
-	case OPT_DELETE: c->ts.delete_rows = true; return 0;
-	case OPT_MAX_DELETE:
-		if (!parse_max_delete(arg, &c->ts))
-			return sc_cli_usage_error(ctx, "--max-delete takes N rows, P%% of a table's rows, or N,P%% (both "
-						  "exceeded), e.g. 100,10%%; not '%s'", arg);
-		c->have_delete_opts = true;
-		return 0;
-	case OPT_ALLOW_BIG_DELETE: c->ts.allow_big_delete = true; c->have_delete_opts = true; return 0;
-	case OPT_KEEP_DELETED: {
-		char *end;
-		long d = strtol(arg, &end, 10);
-		if (!*arg || *end || d < 0 || d > 36500)
-			return sc_cli_usage_error(ctx, "--keep-deleted takes whole days (0 to 36500), not '%s'", arg);
-		c->ts.keep_deleted_days = (int)d;
-		c->have_delete_opts = true;
-		return 0;
-	}
-	case OPT_RESTORE:
-		if (!is_uuid(arg))
-			return sc_cli_usage_error(ctx, "--restore takes the run_id of a run (a UUID, as its report shows), not '%s'", arg);
-		c->ts.restore = arg;
-		return 0;
-	case OPT_FULL: c->ts.full = true; return 0;
-	case 'n':
-	case OPT_DRY_RUN: c->ts.dry_run = true; return 0;
-	case OPT_WAIT:
-		if (!sc_parse_duration(arg, &c->ts.wait_s) || c->ts.wait_s > 86400)
-			return sc_cli_usage_error(ctx, "--wait takes seconds (e.g. 30, 5m, at most 1d), not '%s'", arg);
-		return 0;
-	}
-	return -1;
-}
-
 static void on_key(void *ud, const char *table, const char *action, const char *side, const char *key)
 {
 	ts_cli *c = ud;
@@ -190,35 +126,59 @@ static void on_key(void *ud, const char *table, const char *action, const char *
 		cJSON_AddStringToObject(e, strcmp(action, "conflict") ? "on" : "reason", side);
 		cJSON_AddStringToObject(e, "key", key);
 		cJSON_AddItemToArray(c->keys, e);
-	} else if (!strcmp(action, "conflict")) {
-		printf("%s: conflict (%s): %s\n", table, side, key);
-	} else if (!strcmp(action, "kept")) {
-		printf("%s: would keep on %s: %s\n", table, side, key);
-	} else {
-		printf("%s: would %s on %s: %s\n", table, action, side, key);
+		return;
 	}
+	/* Straight to stdout while the run goes on: names and keys are data
+	 * from outside, shown escaped. */
+	char *t = sc_text_safe(table), *k = sc_text_safe(key);
+	if (!strcmp(action, "conflict"))
+		printf("%s: conflict (%s): %s\n", t, side, k);
+	else if (!strcmp(action, "kept"))
+		printf("%s: would keep on %s: %s\n", t, side, k);
+	else
+		printf("%s: would %s on %s: %s\n", t, action, side, k);
+	free(t);
+	free(k);
 }
 
 static void on_progress(void *ud, const char *table, const char *phase, long long rows)
 {
 	ts_cli *c = ud;
+	char *t = sc_text_safe(table);
 	if (rows)
-		fprintf(stderr, "\r\033[K%s: %s %lld rows", table, phase, rows);
+		fprintf(stderr, "\r\033[K%s: %s %lld rows", t, phase, rows);
 	else
-		fprintf(stderr, "\r\033[K%s: %s", table, phase);
+		fprintf(stderr, "\r\033[K%s: %s", t, phase);
+	free(t);
 	c->progress_shown = true;
 }
 
 static const char *jstr(const cJSON *e, const char *k)
 {
-	return cJSON_GetStringValue(cJSON_GetObjectItem(e, k));
+	const char *s = cJSON_GetStringValue(cJSON_GetObjectItem(e, k));
+	return s ? s : "";
 }
 
-static void print_mode(ts_cli *c, const sc_ts_result *r)
+static long long jnum(const cJSON *e, const char *k)
+{
+	return (long long)cJSON_GetNumberValue(cJSON_GetObjectItem(e, k));
+}
+
+/* "TABLE: WHAT (REASON): KEY", the table and key escaped (one line each,
+ * whatever they hold). */
+static void print_key_line(FILE *out, const cJSON *e, const char *what)
+{
+	char *t = sc_text_safe(jstr(e, "table")), *k = sc_text_safe(jstr(e, "key"));
+	fprintf(out, "%s: %s (%s): %s\n", t, what, jstr(e, "reason"), k);
+	free(t);
+	free(k);
+}
+
+static void print_mode(FILE *out, const ts_cli *c, const sc_ts_result *r)
 {
 	const char *mode = sc_ts_mode(r);
 	if (!strcmp(mode, "stateful")) {
-		printf("mode: stateful (both databases' records of the last sync agree: only changed rows were read)\n");
+		fprintf(out, "mode: stateful (both databases' records of the last sync agree: only changed rows were read)\n");
 	} else {
 		/* One line per distinct reason. */
 		for (size_t i = 0; i < r->ntables; i++) {
@@ -228,25 +188,37 @@ static void print_mode(ts_cli *c, const sc_ts_result *r)
 			bool seen = false;
 			for (size_t k = 0; k < i && !seen; k++)
 				seen = !r->tables[k].stateful && r->tables[k].mode_reason && !strcmp(r->tables[k].mode_reason, x->mode_reason);
-			if (!seen)
-				printf("mode: stateless: %s\n", x->mode_reason);
+			if (!seen) {
+				char *why = sc_text_safe(x->mode_reason);
+				fprintf(out, "mode: stateless: %s\n", why);
+				free(why);
+			}
 		}
 	}
 	if (c->ts.dry_run)
 		return;
 	if (r->state_recorded)
-		printf("state: recorded (run %s); the next run is stateful\n", r->run_id);
+		fprintf(out, "state: recorded (run %s); the next run is stateful\n", r->run_id);
 	else if (r->state_reason)
-		printf("state: not recorded (%s)\n", r->state_reason);
+		fprintf(out, "state: not recorded (%s)\n", r->state_reason);
 }
 
-static void print_text(ts_cli *c, const sc_ts_result *r)
+struct ts_show {
+	ts_cli *c;
+	const sc_ts_result *r;
+};
+
+static void print_text(sc_ctx *ctx, FILE *fout, void *data)
 {
-	sc_ctx *ctx = c->ctx;
+	ts_cli *c = ((struct ts_show *)data)->c;
+	const sc_ts_result *r = ((struct ts_show *)data)->r;
 	if (r->nproblems) {
-		for (size_t i = 0; i < r->nproblems; i++)
-			printf("%s\n", r->problems[i]);
-		printf("the tables differ between local and remote: nothing was written "
+		for (size_t i = 0; i < r->nproblems; i++) {
+			char *s = sc_text_safe(r->problems[i]);
+			fprintf(fout, "%s\n", s);
+			free(s);
+		}
+		fprintf(fout, "the tables differ between local and remote: nothing was written "
 		       "(make the schemas match, then run again)\n");
 		return;
 	}
@@ -278,63 +250,136 @@ static void print_text(ts_cli *c, const sc_ts_result *r)
 	}
 	if (shown || !ctx->quiet) {
 		char *out = sc_table_render(&t, "", false);
-		fputs(out, stdout);
+		fputs(out, fout);
 		free(out);
 	}
 	sc_table_free(&t);
 	const cJSON *e;
 	if (!ctx->verbose || !c->ts.dry_run)
 		cJSON_ArrayForEach(e, r->conflicts)
-			printf("%s: conflict (%s): %s\n", jstr(e, "table"), jstr(e, "reason"), jstr(e, "key"));
+			print_key_line(fout, e, "conflict");
 	if (r->nconflicts > cJSON_GetArraySize(r->conflicts))
-		printf("... %lld conflicts in all\n", r->nconflicts);
+		fprintf(fout, "... %lld conflicts in all\n", r->nconflicts);
 	long long kept = r->nunresolved - r->nconflicts;
 	if (kept > 0 && !ctx->quiet) {
 		if (ctx->verbose && !c->ts.dry_run)
 			cJSON_ArrayForEach(e, r->unresolved)
 				if (!strcmp(jstr(e, "kind"), "kept"))
-					printf("%s: kept (%s): %s\n", jstr(e, "table"), jstr(e, "reason"), jstr(e, "key"));
-		printf("%lld rows kept that the other side deleted or lacks (%s)\n", kept,
-		       c->ts.delete_rows ? "listed with -v" : "--delete deletes them; -v lists them");
+					print_key_line(fout, e, "kept");
+		fprintf(fout, "%lld rows kept that the other side deleted or lacks (%s)\n", kept,
+			c->ts.delete_rows ? "listed with -v" : "--delete deletes them; -v lists them");
 	}
-	const cJSON *f;
-	cJSON_ArrayForEach(f, r->refused)
-		printf("%s: refused to delete %lld of the %lld rows on %s (over --max-delete; run with --allow-big-delete "
-		       "if that is meant)\n", jstr(f, "table"), (long long)cJSON_GetNumberValue(cJSON_GetObjectItem(f, "delete")),
-		       (long long)cJSON_GetNumberValue(cJSON_GetObjectItem(f, "rows")), jstr(f, "side"));
+	cJSON_ArrayForEach(e, r->refused) {
+		char *tn = sc_text_safe(jstr(e, "table"));
+		fprintf(fout, "%s: refused to delete %lld of the %lld rows on %s (over --max-delete; run with --allow-big-delete "
+			"if that is meant)\n", tn, jnum(e, "delete"), jnum(e, "rows"), jstr(e, "side"));
+		free(tn);
+	}
 	if (cJSON_GetArraySize(r->refused))
-		printf("nothing was written\n");
+		fprintf(fout, "nothing was written\n");
 	if (!ctx->quiet)
-		cJSON_ArrayForEach(f, r->notes)
-			printf("note: %s\n", cJSON_GetStringValue(f));
+		cJSON_ArrayForEach(e, r->notes) {
+			char *n = sc_text_safe(cJSON_GetStringValue(e) ? cJSON_GetStringValue(e) : "");
+			fprintf(fout, "note: %s\n", n);
+			free(n);
+		}
 	if (r->nconflicts)
-		printf("%lld conflicts left as they are: resolve them, or run with --conflict newer|local|remote\n", r->nconflicts);
+		fprintf(fout, "%lld conflicts left as they are: resolve them, or run with --conflict newer|local|remote\n", r->nconflicts);
 	if (!ctx->quiet)
-		print_mode(c, r);
+		print_mode(fout, c, r);
 	if (c->ts.dry_run)
-		printf("dry run: nothing was written\n");
+		fprintf(fout, "dry run: nothing was written\n");
 	else if (!ctx->quiet)
-		printf("%s in %.2f s\n", r->written ? "done" : "nothing written", r->ms / 1000.0);
+		fprintf(fout, "%s in %.2f s\n", r->written ? "done" : "nothing written", r->ms / 1000.0);
 }
 
-static void print_restore(ts_cli *c, const sc_ts_result *r)
+static void print_restore(sc_ctx *ctx, FILE *fout, void *data)
+{
+	ts_cli *c = ((struct ts_show *)data)->c;
+	const sc_ts_result *r = ((struct ts_show *)data)->r;
+	const cJSON *e;
+	cJSON_ArrayForEach(e, r->restored) {
+		long long k = jnum(e, "skipped");
+		char *tn = sc_text_safe(jstr(e, "table"));
+		fprintf(fout, "%s: %s %lld rows on %s", tn, c->ts.dry_run ? "would restore" : "restored", jnum(e, "restored"), jstr(e, "side"));
+		free(tn);
+		if (k)
+			fprintf(fout, ", %lld not (%s)", k, jstr(e, "reason"));
+		fprintf(fout, "\n");
+	}
+	if (!r->nrestored && !r->nskipped)
+		fprintf(fout, "nothing to restore for run %s (no deleted rows of it are kept: pruned after --keep-deleted days, "
+			"or already restored)\n", r->run_id);
+	else if (c->ts.dry_run)
+		fprintf(fout, "dry run: nothing was written\n");
+	else if (!ctx->quiet)
+		fprintf(fout, "%lld rows restored in %.2f s; the next tenant-sync brings them to the other side\n", r->nrestored, r->ms / 1000.0);
+}
+
+/* The run as checks, for --format nagios and prometheus: a check a table
+ * with what it wrote and the conflicts left, and the verdict. */
+static void result_report(const ts_cli *c, const sc_ts_result *r, sc_report *rep)
+{
+	for (size_t i = 0; i < r->nproblems; i++)
+		sc_report_add(rep, "tenant_sync.schema", SC_CHECK_FAIL, "%s", r->problems[i]);
+	for (size_t i = 0; i < r->ntables; i++) {
+		const sc_ts_table *x = &r->tables[i];
+		char *id = sc_xasprintf("tenant_sync.table.%s", x->name);
+		sc_check *k = sc_report_add(rep, id, x->conflicts ? SC_CHECK_FAIL : SC_CHECK_OK, "%s: %lld conflicts, %lld unchanged (%s)",
+					    x->name, x->conflicts, x->unchanged, x->stateful ? "stateful" : "stateless");
+		static const char *const dirs[] = { "to_remote", "to_local" };
+		static const char *const ops[] = { "inserted", "updated", "deleted", "kept" };
+		for (int d = 0; d < 2; d++) {
+			if (c->ts.direction != SC_TS_BOTH && c->ts.direction != d)
+				continue;
+			for (int op = 0; op < 4; op++) {
+				char *m = sc_xasprintf("%s_%s_rows", dirs[d], ops[op]);
+				sc_check_metric(k, m, (double)x->n[d][op], "");
+				free(m);
+			}
+		}
+		sc_check_metric(k, "conflicts", (double)x->conflicts, "");
+		sc_check_metric(k, "stateful", x->stateful ? 1 : 0, "");
+		sc_check_metric(k, "seconds", x->ms / 1000.0, "s");
+		free(id);
+	}
+	const cJSON *e;
+	cJSON_ArrayForEach(e, r->refused) {
+		char *id = sc_xasprintf("tenant_sync.delete_refused.%s", jstr(e, "table"));
+		sc_report_add(rep, id, SC_CHECK_FAIL, "%s: refused to delete %lld of the %lld rows on %s (over --max-delete)",
+			      jstr(e, "table"), jnum(e, "delete"), jnum(e, "rows"), jstr(e, "side"));
+		free(id);
+	}
+	sc_check *k;
+	if (r->nproblems)
+		k = sc_report_add(rep, "tenant_sync", SC_CHECK_FAIL, "the tables differ between local and remote: nothing was written");
+	else if (cJSON_GetArraySize(r->refused))
+		k = sc_report_add(rep, "tenant_sync", SC_CHECK_FAIL, "deletes over --max-delete refused: nothing was written");
+	else if (r->nconflicts)
+		k = sc_report_add(rep, "tenant_sync", SC_CHECK_FAIL, "%lld conflicts left as they are", r->nconflicts);
+	else
+		k = sc_report_add(rep, "tenant_sync", SC_CHECK_OK, "%s (%s)", r->written ? "done" : "nothing written", sc_ts_mode(r));
+	sc_check_metric(k, "conflicts", (double)r->nconflicts, "");
+	sc_check_metric(k, "unresolved", (double)r->nunresolved, "");
+}
+
+/* --restore as checks: a check a table and side, and the verdict. */
+static void restore_report(const sc_ts_result *r, sc_report *rep)
 {
 	const cJSON *e;
 	cJSON_ArrayForEach(e, r->restored) {
-		long long n = (long long)cJSON_GetNumberValue(cJSON_GetObjectItem(e, "restored"));
-		long long k = (long long)cJSON_GetNumberValue(cJSON_GetObjectItem(e, "skipped"));
-		printf("%s: %s %lld rows on %s", jstr(e, "table"), c->ts.dry_run ? "would restore" : "restored", n, jstr(e, "side"));
-		if (k)
-			printf(", %lld not (%s)", k, jstr(e, "reason"));
-		printf("\n");
+		char *id = sc_xasprintf("tenant_sync.restore.%s.%s", jstr(e, "side"), jstr(e, "table"));
+		sc_check *k = sc_report_add(rep, id, jnum(e, "skipped") ? SC_CHECK_FAIL : SC_CHECK_OK, "%s on %s: %lld restored, %lld skipped",
+					    jstr(e, "table"), jstr(e, "side"), jnum(e, "restored"), jnum(e, "skipped"));
+		sc_check_metric(k, "restored_rows", (double)jnum(e, "restored"), "");
+		sc_check_metric(k, "skipped_rows", (double)jnum(e, "skipped"), "");
+		free(id);
 	}
 	if (!r->nrestored && !r->nskipped)
-		printf("nothing to restore for run %s (no deleted rows of it are kept: pruned after --keep-deleted days, "
-		       "or already restored)\n", r->run_id);
-	else if (c->ts.dry_run)
-		printf("dry run: nothing was written\n");
-	else if (!c->ctx->quiet)
-		printf("%lld rows restored in %.2f s; the next tenant-sync brings them to the other side\n", r->nrestored, r->ms / 1000.0);
+		sc_report_add(rep, "tenant_sync.restore", SC_CHECK_FAIL, "nothing to restore for run %s", r->run_id);
+	else
+		sc_report_add(rep, "tenant_sync.restore", r->nskipped ? SC_CHECK_FAIL : SC_CHECK_OK, "%lld rows restored, %lld skipped",
+			      r->nrestored, r->nskipped);
 }
 
 static int run(sc_ctx *ctx, int argc, char **argv)
@@ -344,39 +389,59 @@ static int run(sc_ctx *ctx, int argc, char **argv)
 	c.ctx = ctx;
 	c.ts.tenant_column = "tenant_id";
 	c.ts.updated_column = "updated_at";
+	c.ts.direction = -1;
+	c.ts.conflict = -1;
 	c.ts.max_delete_rows = 100;
 	c.ts.max_delete_pct = 10;
-	c.ts.keep_deleted_days = 30;
+	c.keep_deleted = -1;
 	int first, rc;
-	if (!sc_cli_start(ctx, argc, argv, on_opt, &c, &first, &rc))
+	if (!sc_cli_start(ctx, argc, argv, &c, &first, &rc))
 		goto out;
 	rc = SC_EXIT_USAGE;
 	if (first < argc) {
 		rc = sc_cli_usage_error(ctx, "unexpected argument '%s'", argv[first]);
 		goto out;
 	}
-	if (c.ts.restore && (c.have_direction || c.have_conflict || c.ts.delete_rows || c.ts.full || c.have_delete_opts)) {
-		rc = sc_cli_usage_error(ctx, "--restore RUN_ID puts rows back; it takes --local, --remote, --table, --dry-run "
-					"and --wait, not the options of a sync");
+	bool have_conflict = c.ts.conflict >= 0;
+	if (c.ts.conflict < 0)
+		c.ts.conflict = SC_TS_SKIP;
+	bool have_delete_opts = c.max_delete || c.ts.allow_big_delete || c.keep_deleted >= 0;
+	c.ts.keep_deleted_days = c.keep_deleted >= 0 ? (int)c.keep_deleted : 30;
+	if (c.max_delete && !parse_max_delete(c.max_delete, &c.ts)) {
+		rc = sc_cli_usage_error(ctx, "--max-delete takes N rows, P%% of a table's rows, or N,P%% (both "
+					"exceeded), e.g. 100,10%%; not '%s'", c.max_delete);
 		goto out;
 	}
-	if (!c.have_direction && !c.ts.restore) {
+	if (c.restore) {
+		if (!is_uuid(c.restore)) {
+			rc = sc_cli_usage_error(ctx, "--restore takes the run_id of a run (a UUID, as its report shows), not '%s'", c.restore);
+			goto out;
+		}
+		if (c.ts.direction >= 0 || have_conflict || c.ts.delete_rows || c.ts.full || have_delete_opts ||
+		    c.tenants.n || c.key.n) {
+			rc = sc_cli_usage_error(ctx, "--restore RUN_ID puts rows back; it takes --local, --remote, --table, --dry-run "
+						"and --wait, not the options of a sync");
+			goto out;
+		}
+		c.ts.restore = c.restore;
+	}
+	if (c.ts.direction < 0 && !c.ts.restore) {
 		rc = sc_cli_usage_error(ctx, "--direction to-remote|to-local|both is required");
 		goto out;
 	}
-	if (!c.ntables && !c.ts.restore) {
+	if (!c.tables.n && !c.ts.restore) {
 		rc = sc_cli_usage_error(ctx, "name the tables to sync: --table NAME (repeatable)");
 		goto out;
 	}
-	if (c.have_conflict && c.ts.direction != SC_TS_BOTH) {
+	if (have_conflict && c.ts.direction != SC_TS_BOTH) {
 		rc = sc_cli_usage_error(ctx, "--conflict applies to --direction both; with %s the source side wins",
 					c.ts.direction == SC_TS_TO_REMOTE ? "to-remote" : "to-local");
 		goto out;
 	}
-	for (size_t i = 0; i < c.ntables; i++)
+	for (size_t i = 0; i < c.tables.n; i++)
 		for (size_t k = 0; k < i; k++)
-			if (!strcmp(c.tables[i], c.tables[k])) {
-				rc = sc_cli_usage_error(ctx, "--table %s is given twice", c.tables[i]);
+			if (!strcmp(c.tables.v[i], c.tables.v[k])) {
+				rc = sc_cli_usage_error(ctx, "--table %s is given twice", c.tables.v[i]);
 				goto out;
 			}
 	if ((rc = sc_ctx_load_config(ctx)) != 0)
@@ -403,13 +468,13 @@ static int run(sc_ctx *ctx, int argc, char **argv)
 	}
 	c.ts.local = uri[0];
 	c.ts.remote = uri[1];
-	c.ts.tables = c.tables;
-	c.ts.ntables = c.ntables;
-	c.ts.tenants = c.tenants;
-	c.ts.ntenants = c.ntenants;
-	c.ts.key = c.key;
-	c.ts.nkey = c.nkey;
-	c.ts.timeout_s = ctx->timeout;
+	c.ts.tables = c.tables.v;
+	c.ts.ntables = c.tables.n;
+	c.ts.tenants = c.tenants.v;
+	c.ts.ntenants = c.tenants.n;
+	c.ts.key = c.key.v;
+	c.ts.nkey = c.key.n;
+	c.ts.timeout_s = (int)ctx->timeout;
 	c.ts.ud = &c;
 	if (c.ts.dry_run && ctx->verbose) {
 		c.ts.on_key = on_key;
@@ -424,39 +489,35 @@ static int run(sc_ctx *ctx, int argc, char **argv)
 		fputs("\r\033[K", stderr);
 	if (x != 0) {
 		rc = sc_cli_fail(ctx, &err);
-	} else if (c.ts.restore) {
-		if (ctx->json) {
-			cJSON *j = sc_ts_restore_json(&c.ts, &r);
-			char *s = cJSON_Print(j);
-			puts(s);
-			free(s);
-			cJSON_Delete(j);
-		} else {
-			print_restore(&c, &r);
-		}
-		rc = r.nskipped || !r.nrestored ? SC_EXIT_PROBLEM : SC_EXIT_OK;
 	} else {
-		if (ctx->json) {
-			cJSON *j = sc_ts_json(&c.ts, &r);
+		sc_report rep;
+		sc_report_init(&rep);
+		struct ts_show show = { &c, &r };
+		sc_out out = { .report = &rep, .data = &show };
+		if (c.ts.restore) {
+			restore_report(&r, &rep);
+			out.json = sc_ts_restore_json(&c.ts, &r);
+			out.text = print_restore;
+			out.rc = r.nskipped || !r.nrestored ? SC_EXIT_PROBLEM : SC_EXIT_OK;
+		} else {
+			result_report(&c, &r, &rep);
+			out.json = sc_ts_json(&c.ts, &r);
 			if (c.keys) {
-				cJSON_AddItemToObject(j, "keys", c.keys);
+				cJSON_AddItemToObject(out.json, "keys", c.keys);
 				c.keys = NULL;
 			}
-			char *s = cJSON_Print(j);
-			puts(s);
-			free(s);
-			cJSON_Delete(j);
-		} else {
-			print_text(&c, &r);
+			out.text = print_text;
+			out.rc = r.nproblems || r.nconflicts || cJSON_GetArraySize(r.refused) ? SC_EXIT_PROBLEM : SC_EXIT_OK;
 		}
-		rc = r.nproblems || r.nconflicts || cJSON_GetArraySize(r.refused) ? SC_EXIT_PROBLEM : SC_EXIT_OK;
+		rc = sc_cli_output(ctx, &out);
+		sc_report_free(&rep);
 	}
 	sc_ts_result_free(&r);
 out:
 	cJSON_Delete(c.keys);
-	free(c.tables);
-	free(c.tenants);
-	free(c.key);
+	sc_list_free(&c.tables);
+	sc_list_free(&c.tenants);
+	sc_list_free(&c.key);
 	free(c.key_text);
 	return rc;
 }
@@ -466,8 +527,8 @@ static const char *const usage[] = {
 	"            [--local URI] [--remote URI] [--tenant ID].. [--tenant-column COL]",
 	"            [--conflict skip|newer|local|remote] [--updated-column COL] [--key COL,..]",
 	"            [--delete [--max-delete N|P%|N,P%] [--allow-big-delete]] [--keep-deleted DAYS]",
-	"            [--full] [--dry-run] [--wait SECONDS] [--json]",
-	"tenant-sync --restore RUN_ID [--local URI] [--remote URI] [--table NAME].. [--dry-run] [--json]",
+	"            [--full] [--dry-run] [--wait SECONDS] [--format FORMAT]",
+	"tenant-sync --restore RUN_ID [--local URI] [--remote URI] [--table NAME].. [--dry-run] [--format FORMAT]",
 	NULL,
 };
 
@@ -489,6 +550,6 @@ const sc_cmd cmd_tenant_sync = {
 		"transaction or none; one run at a time per database (advisory lock: exit 3,\n"
 		"or --wait).",
 	.opts = opts,
-	.reports = true,
+	.formats = SC_FMT_ALL,
 	.run = run,
 };

@@ -1,7 +1,6 @@
 /* syncctl token keygen|jwks|mint|verify|decode. */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,175 +14,118 @@
 #include "../lib/util.h"
 #include "cli.h"
 
+typedef struct kv_list {
+	sc_kv_arg *v;
+	size_t n;
+} kv_list;
+
 typedef struct {
 	const char *alg;
-	int bits;
+	long bits;
 	const char *kid;
 	const char *out;
 	bool force;
-	char **keys;
-	size_t nkeys;
+	sc_list keys;
 	const char *secret_file;
 	const char *sub;
-	char **aud;
-	size_t naud;
+	sc_list aud;
 	const char *iss;
 	long ttl;
-	sc_kv_arg *claims, *claims_json, *params;
-	size_t nclaims, nclaims_json, nparams;
+	kv_list claims, claims_json, params;
 	bool allow_long_ttl;
 	const char *jwks;
 	long leeway;
 	long max_lifetime;
 	bool batch;
-	long long at;
-	bool have_at;
+	long at;                /* -1: now */
 	char *aud_from_config;  /* the comma list the configured aud entries point into */
 } token_opts;
 
-static const sc_opt opts[] = {
-	{ "alg", 0, required_argument, "ALG", "keygen, mint: RS256 RS384 RS512 ES256 ES384 ES512 EdDSA (HS256/384/512 with --secret-file)", OPT_ALG, "RS256 RS384 RS512 ES256 ES384 ES512 EdDSA HS256 HS384 HS512" },
-	{ "bits", 0, required_argument, "N", "keygen: RSA key size (default 2048)", OPT_BITS, NULL },
-	{ "kid", 0, required_argument, "KID", "key id (default: POWERSYNC_KEY_ID, else the RFC 7638 thumbprint)", OPT_KID, NULL },
-	{ "out", 'o', required_argument, "FILE", "keygen: where the private key goes (mode 0600)", OPT_OUT, "file" },
-	{ "force", 0, no_argument, NULL, "keygen: overwrite --out", OPT_FORCE, NULL },
-	{ "key", 'k', required_argument, "FILE", "PEM key file (jwks: repeatable; mint: private; verify: public or private)", OPT_KEY, "file" },
-	{ "secret-file", 0, required_argument, "FILE", "mint, verify: HS256/384/512 shared secret", OPT_SECRET_FILE, "file" },
-	{ "sub", 0, required_argument, "USER", "mint: the user id (sub claim)", OPT_SUB, NULL },
-	{ "aud", 0, required_argument, "AUD", "mint: audience; verify: an accepted audience (repeatable; default SYNCCTL_AUDIENCE)", OPT_AUD, NULL },
-	{ "iss", 0, required_argument, "ISS", "mint: issuer; verify: the issuer required", OPT_ISS, NULL },
-	{ "ttl", 0, required_argument, "DURATION", "mint: lifetime, e.g. 300, 5m, 1h (default 5m; at most 24h)", OPT_TTL, NULL },
-	{ "claim", 0, required_argument, "K=V", "mint: an extra string claim (repeatable)", OPT_CLAIM, NULL },
-	{ "claim-json", 0, required_argument, "K=JSON", "mint: an extra claim with a JSON value (repeatable)", OPT_CLAIM_JSON, NULL },
-	{ "param", 0, required_argument, "K=V", "mint: a member of the parameters claim (repeatable)", OPT_PARAM, NULL },
-	{ "allow-long-ttl", 0, no_argument, NULL, "mint: allow a ttl over 24h (the sync service rejects such tokens)", OPT_ALLOW_LONG_TTL, NULL },
-	{ "jwks", 0, required_argument, "URL|FILE", "verify: the JWKS (default SYNCCTL_JWKS, the config's jwks_uri)", OPT_JWKS, "file" },
-	{ "leeway", 0, required_argument, "SECONDS", "verify: clock tolerance for exp, nbf, iat (default 60)", OPT_LEEWAY, NULL },
-	{ "max-lifetime", 0, required_argument, "DURATION", "verify: the longest exp - iat accepted (default 24h)", OPT_MAX_LIFETIME, NULL },
-	{ "batch", 0, no_argument, NULL, "verify: one token a line on stdin, one JSON result a line; mint: one sub a line, one token a line", OPT_BATCH, NULL },
-	{ "at", 0, required_argument, "UNIXTIME", "verify, decode, mint: take this as the current time", OPT_AT, NULL },
-	{ 0 },
-};
-
-static bool split_kv(const char *arg, sc_kv_arg *kv)
+/* --claim K=V and friends: the key copied, the value in argv. */
+static int kv_opt(sc_ctx *ctx, const sc_opt *o, const char *arg, void *target)
 {
+	kv_list *l = target;
 	const char *eq = strchr(arg, '=');
 	if (!eq || eq == arg)
-		return false;
-	/* The key is a copy; the value points into argv. */
-	kv->key = sc_xstrndup(arg, (size_t)(eq - arg));
-	kv->value = eq + 1;
-	return true;
-}
-
-static int push_kv(sc_ctx *ctx, const char *opt, const char *arg, sc_kv_arg **v, size_t *n)
-{
-	*v = sc_xrealloc(*v, (*n + 1) * sizeof **v);
-	if (!split_kv(arg, &(*v)[*n]))
-		return sc_cli_usage_error(ctx, "%s takes KEY=VALUE, not '%s'", opt, arg);
-	(*n)++;
+		return sc_cli_usage_error(ctx, "--%s takes KEY=VALUE, not '%s'", o->name, arg);
+	l->v = sc_xrealloc(l->v, (l->n + 1) * sizeof *l->v);
+	l->v[l->n].key = sc_xstrndup(arg, (size_t)(eq - arg));
+	l->v[l->n].value = eq + 1;
+	l->n++;
 	return 0;
 }
 
-static void push(char ***v, size_t *n, const char *s)
+/* --ttl, --max-lifetime: whole seconds, as 300, 5m, 1h. */
+static int whole_duration_opt(sc_ctx *ctx, const sc_opt *o, const char *arg, void *target)
 {
-	*v = sc_xrealloc(*v, (*n + 1) * sizeof **v);
-	(*v)[(*n)++] = (char *)s;
+	if (!sc_parse_whole_duration(arg, target))
+		return sc_cli_usage_error(ctx, "--%s takes a duration such as 300, 5m, 1h, not '%s'", o->name, arg);
+	return 0;
 }
 
-static int on_opt(sc_ctx *ctx, int id, const char *arg, void *data)
-{
-	token_opts *o = data;
-	switch (id) {
-	case OPT_ALG: o->alg = arg; return 0;
-	case OPT_BITS: {
-		char *end;
-		errno = 0;
-		long b = strtol(arg, &end, 10);
-		if (errno || *end || b < 1 || b > 16384)
-			return sc_cli_usage_error(ctx, "--bits takes a number such as 2048, not '%s'", arg);
-		o->bits = (int)b;
-		return 0;
-	}
-	case OPT_KID:
-		if (!*arg)
-			return sc_cli_usage_error(ctx, "--kid needs a value");
-		o->kid = arg;
-		sc_config_set_flag(&ctx->cfg, SC_SET_KID, arg);
-		return 0;
-	case 'o':
-	case OPT_OUT: o->out = arg; return 0;
-	case OPT_FORCE: o->force = true; return 0;
-	case 'k':
-	case OPT_KEY: push(&o->keys, &o->nkeys, arg); return 0;
-	case OPT_SECRET_FILE: o->secret_file = arg; return 0;
-	case OPT_SUB:
-		if (!*arg)
-			return sc_cli_usage_error(ctx, "--sub needs a user id");
-		o->sub = arg;
-		return 0;
-	case OPT_AUD: push(&o->aud, &o->naud, arg); return 0;
-	case OPT_ISS: o->iss = arg; return 0;
-	case OPT_TTL:
-		if (!sc_parse_whole_duration(arg, &o->ttl))
-			return sc_cli_usage_error(ctx, "--ttl takes a duration such as 300, 5m, 1h, not '%s'", arg);
-		return 0;
-	case OPT_CLAIM: return push_kv(ctx, "--claim", arg, &o->claims, &o->nclaims);
-	case OPT_CLAIM_JSON: return push_kv(ctx, "--claim-json", arg, &o->claims_json, &o->nclaims_json);
-	case OPT_PARAM: return push_kv(ctx, "--param", arg, &o->params, &o->nparams);
-	case OPT_ALLOW_LONG_TTL: o->allow_long_ttl = true; return 0;
-	case OPT_JWKS: o->jwks = arg; return 0;
-	case OPT_LEEWAY: {
-		char *end;
-		errno = 0;
-		long v = strtol(arg, &end, 10);
-		if (errno || *end || end == arg || v < 0 || v > 86400)
-			return sc_cli_usage_error(ctx, "--leeway takes seconds from 0 to 86400, not '%s'", arg);
-		o->leeway = v;
-		return 0;
-	}
-	case OPT_MAX_LIFETIME:
-		if (!sc_parse_whole_duration(arg, &o->max_lifetime))
-			return sc_cli_usage_error(ctx, "--max-lifetime takes a duration such as 3600, 1h, 1d, not '%s'", arg);
-		return 0;
-	case OPT_BATCH: o->batch = true; return 0;
-	case OPT_AT: {
-		char *end;
-		errno = 0;
-		long long v = strtoll(arg, &end, 10);
-		if (errno || *end || end == arg || v < 0)
-			return sc_cli_usage_error(ctx, "--at takes unix seconds, not '%s'", arg);
-		o->at = v;
-		o->have_at = true;
-		return 0;
-	}
-	}
-	return -1;
-}
+#define ALGS "RS256 RS384 RS512 ES256 ES384 ES512 EdDSA HS256 HS384 HS512"
+
+static const sc_opt opts[] = {
+	OPT_STRING(token_opts, "alg", 0, alg, "ALG", "keygen, mint: RS256 RS384 RS512 ES256 ES384 ES512 EdDSA (HS256/384/512 with --secret-file)", .values = ALGS,
+		   .doc = "EdDSA is Ed25519. For *mint*, default: the key's own."),
+	OPT_INT(token_opts, "bits", 0, bits, "N", 1, 16384, "keygen: RSA key size (default 2048)"),
+	OPT_SETTING("kid", 0, SC_SET_KID, "KID", "key id (default: POWERSYNC_KEY_ID, else the RFC 7638 thumbprint)", .nonempty = true),
+	OPT_FILE(token_opts, "out", 'o', out, "FILE", "keygen: where the private key goes (mode 0600)"),
+	OPT_FLAG(token_opts, "force", 0, force, "keygen: overwrite --out"),
+	OPT_LIST(token_opts, "key", 'k', keys, "FILE", "PEM key file (jwks: repeatable; mint: private; verify: public or private)", .file = true, .nonempty = true,
+		 .doc = "Encrypted keys are refused with a hint. A private key file readable by group or others gets a warning."),
+	OPT_FILE(token_opts, "secret-file", 0, secret_file, "FILE", "mint, verify: HS256/384/512 shared secret",
+		 .doc = "The file's bytes, less a trailing newline."),
+	OPT_STRING(token_opts, "sub", 0, sub, "USER", "mint: the user id (sub claim)", .nonempty = true),
+	OPT_LIST(token_opts, "aud", 0, aud, "AUD", "mint: audience; verify: an accepted audience (repeatable; default SYNCCTL_AUDIENCE)"),
+	OPT_STRING(token_opts, "iss", 0, iss, "ISS", "mint: issuer; verify: the issuer required"),
+	OPT_CALL(token_opts, "ttl", 0, ttl, "DURATION", whole_duration_opt, "mint: lifetime, e.g. 300, 5m, 1h (default 5m; at most 24h)"),
+	OPT_CALL(token_opts, "claim", 0, claims, "K=V", kv_opt, "mint: an extra string claim (repeatable)", .repeatable = true,
+		 .doc = "sub, iat, exp, aud, iss and parameters have their own options."),
+	OPT_CALL(token_opts, "claim-json", 0, claims_json, "K=JSON", kv_opt, "mint: an extra claim with a JSON value (repeatable)", .repeatable = true),
+	OPT_CALL(token_opts, "param", 0, params, "K=V", kv_opt, "mint: a member of the parameters claim (repeatable)", .repeatable = true),
+	OPT_FLAG(token_opts, "allow-long-ttl", 0, allow_long_ttl, "mint: allow a ttl over 24h (the sync service rejects such tokens)"),
+	OPT_STRING(token_opts, "jwks", 0, jwks, "URL|FILE", "verify: the JWKS (default SYNCCTL_JWKS, the config's jwks_uri)", .file = true, .nonempty = true,
+		   .doc = "Fetched within *--timeout*; read as the service reads a jwks_uri (oct keys skipped)."),
+	OPT_INT(token_opts, "leeway", 0, leeway, "SECONDS", 0, 86400, "verify: clock tolerance for exp, nbf, iat (default 60)"),
+	OPT_CALL(token_opts, "max-lifetime", 0, max_lifetime, "DURATION", whole_duration_opt, "verify: the longest exp - iat accepted (default 24h)"),
+	OPT_FLAG(token_opts, "batch", 0, batch, "verify: one token a line on stdin, one JSON result a line; mint: one sub a line, one token a line"),
+	OPT_INT(token_opts, "at", 0, at, "UNIXTIME", 0, 253402300799L, "verify, decode, mint: take this as the current time",
+		.doc = "Check a token as of then, or mint one issued then."),
+	OPT_END,
+};
+
+static void push(sc_list *l, char *s) { sc_list_push(l, s); }
 
 /* No --aud: the configured audience (SYNCCTL_AUDIENCE, the env file, the
  * service config's client_auth.audience), a comma list. */
 static void resolve_audience(sc_ctx *ctx, token_opts *o)
 {
-	if (o->naud)
+	if (o->aud.n)
 		return;
 	const char *a = sc_config_get(&ctx->cfg, SC_SET_AUDIENCE, NULL);
 	if (!a)
 		return;
 	o->aud_from_config = sc_xstrdup(a);
 	for (char *t = strtok(o->aud_from_config, ","); t; t = strtok(NULL, ","))
-		push(&o->aud, &o->naud, t);
+		push(&o->aud, t);
 }
 
 static long long now_of(const token_opts *o)
 {
-	return o->have_at ? o->at : (long long)time(NULL);
+	return o->at >= 0 ? (long long)o->at : (long long)time(NULL);
 }
 
-static void print_json(cJSON *o, bool pretty)
+/* A JWKS is the output in every format. */
+static void print_json(sc_ctx *ctx, cJSON *o)
 {
-	char *s = pretty ? cJSON_Print(o) : cJSON_PrintUnformatted(o);
-	puts(s);
+	char *s = cJSON_Print(o);
+	char *line = sc_xasprintf("%s\n", s);
+	bool quiet = ctx->quiet;
+	ctx->quiet = false;
+	sc_cli_data(ctx, cJSON_Duplicate(o, 1), line, 0);
+	ctx->quiet = quiet;
+	free(line);
 	free(s);
 }
 
@@ -245,7 +187,7 @@ static int do_keygen(sc_ctx *ctx, token_opts *o)
 	sc_error err;
 	sc_error_clear(&err);
 	sc_key k;
-	if (sc_key_generate(alg, o->bits, &k, &err) != 0)
+	if (sc_key_generate(alg, (int)o->bits, &k, &err) != 0)
 		return sc_cli_fail(ctx, &err);
 	k.kid = o->kid ? sc_xstrdup(o->kid) : sc_key_thumbprint(&k);
 	char *defpath = o->out ? NULL : sc_xasprintf("%s.pem", k.kid);
@@ -265,7 +207,7 @@ static int do_keygen(sc_ctx *ctx, token_opts *o)
 		if (!ctx->quiet)
 			fprintf(stderr, "syncctl token: private key written to %s (mode 0600); the public JWKS follows\n", path);
 		cJSON *doc = jwks_of(&k, 1);
-		print_json(doc, true);
+		print_json(ctx, doc);
 		cJSON_Delete(doc);
 	}
 	free(defpath);
@@ -275,28 +217,28 @@ static int do_keygen(sc_ctx *ctx, token_opts *o)
 
 static int do_jwks(sc_ctx *ctx, token_opts *o)
 {
-	if (!o->nkeys)
+	if (!o->keys.n)
 		return sc_cli_usage_error(ctx, "token jwks needs at least one --key FILE");
-	if (o->kid && o->nkeys > 1)
+	if (o->kid && o->keys.n > 1)
 		return sc_cli_usage_error(ctx, "--kid names one key; with several, each gets its thumbprint");
-	sc_key *keys = sc_xcalloc(o->nkeys, sizeof *keys);
+	sc_key *keys = sc_xcalloc(o->keys.n, sizeof *keys);
 	int rc = 0;
 	size_t loaded = 0;
-	for (size_t i = 0; i < o->nkeys; i++) {
+	for (size_t i = 0; i < o->keys.n; i++) {
 		sc_error err;
 		bool loose = false;
-		if (sc_token_load_key_file(o->keys[i], &keys[i], &loose, &err) != 0) {
+		if (sc_token_load_key_file(o->keys.v[i], &keys[i], &loose, &err) != 0) {
 			rc = sc_cli_fail(ctx, &err);
 			break;
 		}
 		loaded++;
 		if (keys[i].has_private)
-			warn_loose(ctx, o->keys[i], loose);
+			warn_loose(ctx, o->keys.v[i], loose);
 		keys[i].kid = o->kid ? sc_xstrdup(o->kid) : sc_key_thumbprint(&keys[i]);
 	}
 	if (rc == 0) {
 		cJSON *doc = jwks_of(keys, loaded);
-		print_json(doc, true);
+		print_json(ctx, doc);
 		cJSON_Delete(doc);
 	}
 	for (size_t i = 0; i < loaded; i++)
@@ -311,9 +253,9 @@ static int signing_key(sc_ctx *ctx, token_opts *o, sc_key *k)
 	sc_error err;
 	sc_error_clear(&err);
 	bool loose = false;
-	if (o->secret_file && o->nkeys)
+	if (o->secret_file && o->keys.n)
 		return sc_cli_usage_error(ctx, "give --key or --secret-file, not both");
-	if (o->nkeys > 1)
+	if (o->keys.n > 1)
 		return sc_cli_usage_error(ctx, "mint signs with one --key");
 	if (o->secret_file) {
 		if (sc_token_load_secret_file(o->secret_file, k, &loose, &err) != 0)
@@ -321,10 +263,10 @@ static int signing_key(sc_ctx *ctx, token_opts *o, sc_key *k)
 		warn_loose(ctx, o->secret_file, loose);
 		return 0;
 	}
-	if (o->nkeys) {
-		if (sc_token_load_key_file(o->keys[0], k, &loose, &err) != 0)
+	if (o->keys.n) {
+		if (sc_token_load_key_file(o->keys.v[0], k, &loose, &err) != 0)
 			return sc_cli_fail(ctx, &err);
-		warn_loose(ctx, o->keys[0], loose);
+		warn_loose(ctx, o->keys.v[0], loose);
 		return 0;
 	}
 	const char *pem = sc_config_env(&ctx->cfg, "POWERSYNC_PRIVATE_KEY");
@@ -360,10 +302,10 @@ static int do_mint(sc_ctx *ctx, token_opts *o)
 	const char *kidsrc = sc_config_get(&ctx->cfg, SC_SET_KID, NULL);
 	char *kid = kidsrc ? sc_xstrdup(kidsrc) : strcmp(k.kty, "oct") == 0 ? NULL : sc_key_thumbprint(&k);
 	resolve_audience(ctx, o);
-	if (!o->naud)
+	if (!o->aud.n)
 		sc_cli_warn(ctx, "no --aud: the sync service rejects a token without an audience it accepts (PSYNC_S2105)");
-	sc_mint_opts mo = { o->sub, o->aud, o->naud, o->iss, o->ttl, o->claims, o->nclaims, o->claims_json,
-			    o->nclaims_json, o->params, o->nparams };
+	sc_mint_opts mo = { o->sub, o->aud.v, o->aud.n, o->iss, o->ttl, o->claims.v, o->claims.n, o->claims_json.v,
+			    o->claims_json.n, o->params.v, o->params.n };
 	const char *url = sc_config_get(&ctx->cfg, SC_SET_SERVICE, NULL);
 	char *line = NULL;
 	size_t cap = 0;
@@ -388,7 +330,8 @@ static int do_mint(sc_ctx *ctx, token_opts *o)
 			rc = sc_cli_fail(ctx, &err);
 			break;
 		}
-		if (ctx->json && !o->batch) {
+		if (!o->batch) {
+			/* The answer of a backend's token endpoint, or the token alone. */
 			char when[32];
 			sc_format_time_utc(now + o->ttl, when);
 			cJSON *j = cJSON_CreateObject();
@@ -399,8 +342,12 @@ static int do_mint(sc_ctx *ctx, token_opts *o)
 				cJSON_AddStringToObject(j, "powersync_url", url);
 			else
 				cJSON_AddNullToObject(j, "powersync_url");
-			print_json(j, true);
-			cJSON_Delete(j);
+			char *text = sc_xasprintf("%s\n", token);
+			bool quiet = ctx->quiet;
+			ctx->quiet = false;
+			sc_cli_data(ctx, j, text, 0);
+			ctx->quiet = quiet;
+			free(text);
 		} else {
 			puts(token);
 		}
@@ -421,16 +368,16 @@ static int verification_keys(sc_ctx *ctx, token_opts *o, sc_keyset *ks)
 	sc_error err;
 	sc_error_clear(&err);
 	const char *jwks = o->jwks;
-	if (!jwks && !o->nkeys && !o->secret_file)
+	if (!jwks && !o->keys.n && !o->secret_file)
 		jwks = sc_config_get(&ctx->cfg, SC_SET_JWKS, NULL);
-	if (!jwks && !o->nkeys && !o->secret_file)
+	if (!jwks && !o->keys.n && !o->secret_file)
 		return sc_cli_usage_error(ctx, "no keys: give --jwks URL|FILE, --key FILE or --secret-file FILE (or set SYNCCTL_JWKS)");
 	if (jwks && sc_token_load_jwks(jwks, ctx->timeout, ks, &err) != 0)
 		return sc_cli_fail(ctx, &err);
-	for (size_t i = 0; i < o->nkeys; i++) {
+	for (size_t i = 0; i < o->keys.n; i++) {
 		sc_key k;
 		bool loose;
-		if (sc_token_load_key_file(o->keys[i], &k, &loose, &err) != 0) {
+		if (sc_token_load_key_file(o->keys.v[i], &k, &loose, &err) != 0) {
 			sc_keyset_free(ks);
 			return sc_cli_fail(ctx, &err);
 		}
@@ -485,14 +432,15 @@ static char *read_token_arg(sc_ctx *ctx, int argc, char **argv, int first, size_
 	return line;
 }
 
-static void print_verdict(sc_ctx *ctx, const sc_jwt_result *r, long long now)
+struct verdict {
+	const sc_jwt_result *r;
+	long long now;
+};
+
+static void verdict_text(sc_ctx *ctx, FILE *out, void *data)
 {
-	if (ctx->json) {
-		cJSON *j = sc_jwt_result_json(r);
-		print_json(j, true);
-		cJSON_Delete(j);
-		return;
-	}
+	const sc_jwt_result *r = ((struct verdict *)data)->r;
+	long long now = ((struct verdict *)data)->now;
 	if (r->valid) {
 		if (ctx->quiet)
 			return;
@@ -500,16 +448,16 @@ static void print_verdict(sc_ctx *ctx, const sc_jwt_result *r, long long now)
 		char when[32] = "?";
 		if (cJSON_IsNumber(exp))
 			sc_format_time_utc((long long)exp->valuedouble, when);
-		printf("valid: sub %s, kid %s, %s, expires %s (in %.0f s)\n",
+		fprintf(out, "valid: sub %s, kid %s, %s, expires %s (in %.0f s)\n",
 		       cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r->claims, "sub")),
 		       r->kid ? r->kid : "(key without kid)",
 		       cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r->header, "alg")), when,
 		       cJSON_IsNumber(exp) ? exp->valuedouble - (double)now : 0.0);
 		return;
 	}
-	printf("invalid: %zu problem%s\n", r->nfailures, r->nfailures == 1 ? "" : "s");
+	fprintf(out, "invalid: %zu problem%s\n", r->nfailures, r->nfailures == 1 ? "" : "s");
 	for (size_t i = 0; i < r->nfailures; i++)
-		printf("  %s  %s\n", r->failures[i].code, r->failures[i].message);
+		fprintf(out, "  %s  %s\n", r->failures[i].code, r->failures[i].message);
 }
 
 static int do_verify(sc_ctx *ctx, token_opts *o, int argc, char **argv, int first)
@@ -521,7 +469,7 @@ static int do_verify(sc_ctx *ctx, token_opts *o, int argc, char **argv, int firs
 	if (rc)
 		return rc;
 	resolve_audience(ctx, o);
-	sc_verify_opts vo = { o->aud, o->naud, o->iss, o->leeway, o->max_lifetime, now_of(o) };
+	sc_verify_opts vo = { o->aud.v, o->aud.n, o->iss, o->leeway, o->max_lifetime, now_of(o) };
 	if (o->batch) {
 		char *line = NULL;
 		size_t cap = 0;
@@ -565,14 +513,24 @@ static int do_verify(sc_ctx *ctx, token_opts *o, int argc, char **argv, int firs
 		if (token) {
 			sc_jwt_result r;
 			sc_jwt_verify(token, len, &ks, &vo, &r);
-			print_verdict(ctx, &r, vo.now);
-			rc = r.valid ? SC_EXIT_OK : SC_EXIT_PROBLEM;
+			struct verdict v = { &r, vo.now };
+			sc_out out = { .json = sc_jwt_result_json(&r), .text = verdict_text, .data = &v,
+				       .rc = r.valid ? SC_EXIT_OK : SC_EXIT_PROBLEM };
+			rc = sc_cli_output(ctx, &out);
 			sc_jwt_result_free(&r);
 			free(token);
 		}
 	}
 	sc_keyset_free(&ks);
 	return rc;
+}
+
+/* The decoded token in text is the same JSON, marked unverified on stderr. */
+static void decoded_text(sc_ctx *ctx, FILE *out, void *data)
+{
+	(void)ctx;
+	fprintf(stderr, "syncctl token: UNVERIFIED: decoded without checking the signature (use token verify)\n");
+	fprintf(out, "%s\n", (const char *)data);
 }
 
 static int do_decode(sc_ctx *ctx, token_opts *o, int argc, char **argv, int first)
@@ -609,26 +567,23 @@ static int do_decode(sc_ctx *ctx, token_opts *o, int argc, char **argv, int firs
 		cJSON_AddNumberToObject(doc, "expires_in", exp->valuedouble - (double)now);
 	else
 		cJSON_AddNullToObject(doc, "expires_in");
-	if (!ctx->json)
-		fprintf(stderr, "syncctl token: UNVERIFIED: decoded without checking the signature (use token verify)\n");
-	print_json(doc, true);
-	cJSON_Delete(doc);
-	return SC_EXIT_OK;
+	char *pretty = cJSON_Print(doc);
+	sc_out out = { .json = doc, .text = decoded_text, .data = pretty, .rc = SC_EXIT_OK };
+	rc = sc_cli_output(ctx, &out);
+	free(pretty);
+	return rc;
 }
 
 static void free_opts(token_opts *o)
 {
-	for (size_t i = 0; i < o->nclaims; i++)
-		free((char *)o->claims[i].key);
-	for (size_t i = 0; i < o->nclaims_json; i++)
-		free((char *)o->claims_json[i].key);
-	for (size_t i = 0; i < o->nparams; i++)
-		free((char *)o->params[i].key);
-	free(o->claims);
-	free(o->claims_json);
-	free(o->params);
-	free(o->keys);
-	free(o->aud);
+	kv_list *lists[] = { &o->claims, &o->claims_json, &o->params };
+	for (int k = 0; k < 3; k++) {
+		for (size_t i = 0; i < lists[k]->n; i++)
+			free((char *)lists[k]->v[i].key);
+		free(lists[k]->v);
+	}
+	sc_list_free(&o->keys);
+	sc_list_free(&o->aud);
 	free(o->aud_from_config);
 }
 
@@ -639,11 +594,13 @@ static int run(sc_ctx *ctx, int argc, char **argv)
 	o.ttl = 300;
 	o.leeway = 60;
 	o.max_lifetime = 86400;
+	o.at = -1;
 	int first, rc;
-	if (!sc_cli_start(ctx, argc, argv, on_opt, &o, &first, &rc)) {
+	if (!sc_cli_start(ctx, argc, argv, &o, &first, &rc)) {
 		free_opts(&o);
 		return rc;
 	}
+	o.kid = ctx->cfg.flag[SC_SET_KID];
 	const char *sub = first < argc ? argv[first] : NULL;
 	if (!sub) {
 		rc = sc_cli_usage_error(ctx, "which one? keygen, jwks, mint, verify or decode");
@@ -693,5 +650,6 @@ const sc_cmd cmd_token = {
 		"decode shows header and claims, unverified.",
 	.subcommands = "keygen jwks mint verify decode",
 	.opts = opts,
+	.formats = SC_FMT_TEXT_JSON,
 	.run = run,
 };

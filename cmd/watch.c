@@ -1,7 +1,6 @@
 /* syncctl watch: row changes as they leave Postgres through logical
  * replication; --probe measures the replication round trip. */
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -12,78 +11,35 @@
 
 #include "../lib/buf.h"
 #include "../lib/pg.h"
+#include "../lib/replication.h"
 #include "../lib/util.h"
 #include "../lib/watch.h"
+#include "../lib/json.h"
+#include "../lib/text.h"
 #include "cli.h"
 
 typedef struct {
 	const char *publication;
-	char **tables;
-	size_t ntables;
+	sc_list tables;
 	bool json;
-	long long count;
+	long count;
 	double duration;
 	bool probe;
 	double interval;
 } watch_opts;
 
 static const sc_opt opts[] = {
-	{ "db", 0, required_argument, "URI", "source Postgres (default: SYNCCTL_DB, DATABASE_URL, PG* variables)", OPT_DB, NULL },
-	{ "publication", 0, required_argument, "NAME", "the publication to follow (default powersync)", OPT_PUBLICATION, NULL },
-	{ "table", 't', required_argument, "TABLE", "only this table (repeatable; table or schema.table)", OPT_TABLE, NULL },
-	{ "format", 0, required_argument, "FMT", "text (default) or json (one JSON object a line)", OPT_FORMAT, "text json" },
-	{ "count", 'n', required_argument, "N", "stop after N changes (with --probe: N probes)", OPT_COUNT, NULL },
-	{ "duration", 0, required_argument, "DURATION", "stop after this long: 30, 30s, 5m, 1h", OPT_DURATION, NULL },
-	{ "probe", 0, no_argument, NULL, "measure the replication round trip of logical messages (PostgreSQL 14+)", OPT_PROBE, NULL },
-	{ "interval", 0, required_argument, "DURATION", "--probe: time between probes (default 1s; 0.2s works)", OPT_INTERVAL, NULL },
-	{ 0 },
+	OPT_SETTING("db", 0, SC_SET_DB, "URI", "source Postgres (default: SYNCCTL_DB, DATABASE_URL, PG* variables)",
+		    .doc = "The role needs REPLICATION."),
+	OPT_STRING(watch_opts, "publication", 0, publication, "NAME", "the publication to follow (default powersync)", .nonempty = true),
+	OPT_LIST(watch_opts, "table", 't', tables, "TABLE", "only this table (repeatable; table or schema.table)", .nonempty = true),
+	OPT_INT(watch_opts, "count", 'n', count, "N", 1, 1000000000000L, "stop after N changes (with --probe: N probes)"),
+	OPT_DURATION(watch_opts, "duration", 0, duration, "DURATION", 0, "stop after this long: 30, 30s, 5m, 1h",
+		     .doc = "Fractions allowed. *--timeout* bounds connecting and each command, not the watch itself."),
+	OPT_FLAG(watch_opts, "probe", 0, probe, "measure the replication round trip of logical messages (needs PostgreSQL 14)"),
+	OPT_DURATION(watch_opts, "interval", 0, interval, "DURATION", 0, "--probe: time between probes (default 1s; 0.2s works)"),
+	OPT_END,
 };
-
-static int on_opt(sc_ctx *ctx, int id, const char *arg, void *data)
-{
-	watch_opts *o = data;
-	switch (id) {
-	case OPT_DB: sc_config_set_flag(&ctx->cfg, SC_SET_DB, arg); return 0;
-	case OPT_PUBLICATION:
-		if (!*arg)
-			return sc_cli_usage_error(ctx, "--publication needs a name");
-		o->publication = arg;
-		return 0;
-	case 't':
-	case OPT_TABLE:
-		o->tables = sc_xrealloc(o->tables, (o->ntables + 1) * sizeof *o->tables);
-		o->tables[o->ntables++] = (char *)arg;
-		return 0;
-	case OPT_FORMAT:
-		if (strcmp(arg, "json") == 0)
-			o->json = true;
-		else if (strcmp(arg, "text") == 0)
-			o->json = false;
-		else
-			return sc_cli_usage_error(ctx, "--format takes text or json, not '%s'", arg);
-		return 0;
-	case 'n':
-	case OPT_COUNT: {
-		char *end;
-		errno = 0;
-		long long v = strtoll(arg, &end, 10);
-		if (errno || *end || end == arg || v < 1)
-			return sc_cli_usage_error(ctx, "--count takes a positive number, not '%s'", arg);
-		o->count = v;
-		return 0;
-	}
-	case OPT_DURATION:
-		if (!sc_parse_duration(arg, &o->duration))
-			return sc_cli_usage_error(ctx, "--duration takes a duration such as 30, 30s, 5m, not '%s'", arg);
-		return 0;
-	case OPT_PROBE: o->probe = true; return 0;
-	case OPT_INTERVAL:
-		if (!sc_parse_duration(arg, &o->interval))
-			return sc_cli_usage_error(ctx, "--interval takes a duration such as 1, 0.5, 2s, not '%s'", arg);
-		return 0;
-	}
-	return -1;
-}
 
 static volatile sig_atomic_t stop_requested;
 static void on_signal(int sig)
@@ -121,16 +77,25 @@ static void put_value(sc_buf *b, char kind, const char *v)
 		sc_buf_puts(b, v);
 		return;
 	}
+	/* Quotes doubled, a newline as \n, and what a terminal would obey
+	 * escaped (lib/text.h). */
 	sc_buf_putc(b, '\'');
-	for (const char *p = v; *p; p++) {
-		if (*p == '\'')
-			sc_buf_putc(b, '\'');
-		if (*p == '\n')
-			sc_buf_puts(b, "\\n");
-		else
-			sc_buf_putc(b, *p);
+	const char *run = v;
+	for (const char *p = v;; p++) {
+		if (*p && *p != '\'' && *p != '\n')
+			continue;
+		sc_text_append_safe(b, run, (size_t)(p - run), false);
+		if (!*p)
+			break;
+		sc_buf_puts(b, *p == '\'' ? "''" : "\\n");
+		run = p + 1;
 	}
 	sc_buf_putc(b, '\'');
+}
+
+static void put_name(sc_buf *b, const char *s)
+{
+	sc_text_append_safe(b, s, strlen(s), false);
 }
 
 static void put_tuple(sc_buf *b, const sc_change *c, const char *const *vals, const char *kind,
@@ -141,7 +106,9 @@ static void put_tuple(sc_buf *b, const sc_change *c, const char *const *vals, co
 		if (keys_only && !c->is_key[i])
 			continue;
 		/* A key-only old tuple carries NULL in its other columns. */
-		sc_buf_printf(b, "%s%s=", first ? "" : " ", c->names[i]);
+		sc_buf_puts(b, first ? "" : " ");
+		put_name(b, c->names[i]);
+		sc_buf_putc(b, '=');
 		put_value(b, kind[i], vals[i]);
 		first = false;
 	}
@@ -149,32 +116,10 @@ static void put_tuple(sc_buf *b, const sc_change *c, const char *const *vals, co
 
 /* JSON output is written directly: at hundreds of thousands of changes a
  * second, building a cJSON tree per row costs more than decoding it. The
- * string escaping follows RFC 8259 (quote, backslash, control characters). */
+ * strings as RFC 8259 wants them, in valid UTF-8 (lib/json.h). */
 static void json_str(sc_buf *b, const char *v)
 {
-	sc_buf_putc(b, '"');
-	const char *run = v;
-	for (const char *p = v; *p; p++) {
-		unsigned char ch = (unsigned char)*p;
-		if (ch >= 0x20 && ch != '"' && ch != '\\')
-			continue;
-		sc_buf_append(b, run, (size_t)(p - run));
-		if (ch == '"' || ch == '\\') {
-			sc_buf_putc(b, '\\');
-			sc_buf_putc(b, (char)ch);
-		} else if (ch == '\n') {
-			sc_buf_puts(b, "\\n");
-		} else if (ch == '\t') {
-			sc_buf_puts(b, "\\t");
-		} else if (ch == '\r') {
-			sc_buf_puts(b, "\\r");
-		} else {
-			sc_buf_printf(b, "\\u%04x", ch);
-		}
-		run = p + 1;
-	}
-	sc_buf_puts(b, run);
-	sc_buf_putc(b, '"');
+	sc_json_append_string(b, v);
 }
 
 static void json_tuple(sc_buf *b, const sc_change *c, const char *const *vals, const char *kind,
@@ -253,7 +198,11 @@ static void on_change(const sc_change *c, void *data)
 		return;
 	}
 	sc_buf b = SC_BUF_INIT;
-	sc_buf_printf(&b, "%s  %s.%s  %s", when, c->schema, c->table, c->op);
+	sc_buf_printf(&b, "%s  ", when);
+	put_name(&b, c->schema);
+	sc_buf_putc(&b, '.');
+	put_name(&b, c->table);
+	sc_buf_printf(&b, "  %s", c->op);
 	for (char *p = b.data + b.len - strlen(c->op); *p; p++)
 		*p = (char)(*p - 'a' + 'A');
 	if (have_key) {
@@ -327,10 +276,10 @@ static int run(sc_ctx *ctx, int argc, char **argv)
 {
 	watch_opts o;
 	memset(&o, 0, sizeof o);
-	o.publication = "powersync";
+	o.publication = SC_DEFAULT_PUBLICATION;
 	o.interval = 1.0;
 	int first, rc;
-	if (!sc_cli_start(ctx, argc, argv, on_opt, &o, &first, &rc))
+	if (!sc_cli_start(ctx, argc, argv, &o, &first, &rc))
 		goto done;
 	if (first < argc) {
 		rc = sc_cli_usage_error(ctx, "unexpected argument '%s'", argv[first]);
@@ -338,15 +287,17 @@ static int run(sc_ctx *ctx, int argc, char **argv)
 	}
 	if ((rc = sc_ctx_load_config(ctx)) != 0)
 		goto done;
-	if (ctx->json)
-		o.json = true;
+	/* --format json: one JSON object a change (JSON Lines), as they come. */
+	o.json = ctx->format == SC_FORMAT_JSON;
 
 	sc_error err;
 	sc_error_clear(&err);
 	const char *origin;
-	const char *db = sc_cli_db(ctx, &origin);
-	char *what = sc_xasprintf("the source database (from %s)", *db ? origin : "libpq's PG* defaults");
-	sc_pg *pg = sc_pg_connect(db, what, ctx->timeout, &err);
+	const char *db = sc_config_get(&ctx->cfg, SC_SET_DB, &origin);
+	char *what = sc_xasprintf("the source database (from %s)", db ? origin : "libpq's PG* defaults");
+	if (!db)
+		db = "";
+	sc_pg *pg = sc_cli_connect_db(ctx, &err);
 	if (!pg) {
 		free(what);
 		rc = sc_cli_fail(ctx, &err);
@@ -382,8 +333,8 @@ static int run(sc_ctx *ctx, int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	sc_watch_opts wo = { o.publication, o.tables, o.ntables, o.count, o.duration, o.probe, o.interval,
-			     ctx->timeout, &stop_requested };
+	sc_watch_opts wo = { o.publication, o.tables.v, o.tables.n, o.count, o.duration, o.probe, o.interval,
+			     (int)ctx->timeout, &stop_requested };
 	sc_watch_callbacks cb = { on_change, on_probe, on_flush, &o };
 	sc_watch_stats st;
 	if (sc_watch_run(db, what, &wo, &cb, &st, &err) != 0) {
@@ -406,7 +357,7 @@ static int run(sc_ctx *ctx, int argc, char **argv)
 	sc_watch_stats_free(&st);
 	free(what);
 done:
-	free(o.tables);
+	sc_list_free(&o.tables);
 	return rc;
 }
 
@@ -429,5 +380,7 @@ const sc_cmd cmd_watch = {
 		"Ctrl-C/SIGTERM. --probe emits logical messages every --interval and prints the\n"
 		"time each takes to come back on the stream, then count/min/median/p95/max.",
 	.opts = opts,
+	.formats = SC_FMT_TEXT_JSON,
+	.format_note = "json is a stream: one JSON object a change, a line each",
 	.run = run,
 };

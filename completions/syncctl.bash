@@ -11,21 +11,23 @@ _syncctl()
         cur=${COMP_WORDS[COMP_CWORD]}; prev=${COMP_WORDS[COMP_CWORD-1]}
     fi
     local commands="doctor slots publications schema rules token compare tenant-sync storage service watch version help completion"
-    local global=" --json --color --quiet -q --verbose -v --strict --timeout --env-file --powersync-config --resolve --help -h"
+    local global=" --json --format --color --quiet -q --verbose -v --strict --timeout --env-file --powersync-config --resolve --output --help -h"
     local cmd="" i
     for ((i = 1; i < cword; i++)); do
         case "${words[i]}" in
-            --color|--timeout|--env-file|--powersync-config|--resolve) ((i++)) ;;
+            --format|--color|--timeout|--env-file|--powersync-config|--resolve|--output) ((i++)) ;;
             -*) ;;
             *) cmd=${words[i]}; break ;;
         esac
     done
     case "$prev" in
+        --format) COMPREPLY=($(compgen -W "text json nagios prometheus" -- "$cur")); return ;;
         --color) COMPREPLY=($(compgen -W "auto always never" -- "$cur")); return ;;
         --timeout) return ;;
         --env-file) COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
         --powersync-config) COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
         --resolve) return ;;
+        --output) COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
     esac
     if [[ -z $cmd ]]; then
         COMPREPLY=($(compgen -W "$commands $global" -- "$cur"))
@@ -48,8 +50,8 @@ _syncctl()
                 --upload-endpoint) return ;;
                 --upload-token-file) COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
                 --rules) COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
-                --only) return ;;
-                --skip) return ;;
+                --only) COMPREPLY=($(compgen -W "config source rules auth storage service backend" -- "$cur")); return ;;
+                --skip) COMPREPLY=($(compgen -W "config source rules auth storage service backend" -- "$cur")); return ;;
             esac
             opts=" --db --storage --service --api-token-file --jwks --key -k --secret-file --kid --aud --token-endpoint --upload-endpoint --upload-token-file --rules --only --skip"
             ;;
@@ -171,12 +173,11 @@ _syncctl()
                 --db) return ;;
                 --publication) return ;;
                 --table|-t) return ;;
-                --format) COMPREPLY=($(compgen -W "text json" -- "$cur")); return ;;
                 --count|-n) return ;;
                 --duration) return ;;
                 --interval) return ;;
             esac
-            opts=" --db --publication --table -t --format --count -n --duration --probe --interval"
+            opts=" --db --publication --table -t --count -n --duration --probe --interval"
             ;;
         version)
             opts=""

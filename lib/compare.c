@@ -12,6 +12,7 @@
 
 #include "buf.h"
 #include "rowhash.h"
+#include "json.h"
 #include "util.h"
 #include "yamldoc.h"
 
@@ -21,6 +22,7 @@ void sc_cmp_result_free(sc_cmp_result *r)
 		sc_cmp_table *t = &r->tables[i];
 		free(t->name);
 		free(t->note);
+		free(t->server_table);
 		free(t->local_sum);
 		free(t->server_sum);
 		for (size_t k = 0; k < t->n_only_local; k++)
@@ -568,6 +570,23 @@ static int sqlite_count(sqlite3 *db, const char *sql, long long *out)
 	return rc == SQLITE_ROW ? 0 : -1;
 }
 
+/* The read-only URI of a file (SQLite's URI rules, sqlite.org/uri.html):
+ * '%', '?' and '#' escaped, so a name holding them is still the name; an
+ * absolute path after "file://" (an empty authority), so "//x" is a path. */
+static char *sqlite_ro_uri(const char *path)
+{
+	sc_buf b = SC_BUF_INIT;
+	sc_buf_puts(&b, path[0] == '/' ? "file://" : "file:");
+	for (const char *p = path; *p; p++) {
+		if (*p == '%' || *p == '?' || *p == '#')
+			sc_buf_printf(&b, "%%%02X", (unsigned char)*p);
+		else
+			sc_buf_putc(&b, *p);
+	}
+	sc_buf_puts(&b, "?mode=ro");
+	return sc_buf_take(&b);
+}
+
 static char *sqlite_ident(const char *name)
 {
 	char *q = sqlite3_mprintf("\"%w\"", name);
@@ -597,6 +616,7 @@ static int server_counts(sc_pg *server, sc_cmp_result *r, const scopes *sc, sc_e
 		PQclear(res);
 		if (!qname)
 			continue; /* server -1: missing */
+		t->server_table = sc_xstrdup(qname);
 		char *sql;
 		PGresult *cnt;
 		if (s && !s->reason) {
@@ -635,10 +655,10 @@ int sc_compare_sqlite(const char *path, sc_pg *server, const sc_cmp_opts *o, sc_
 		return -1;
 	}
 	/* Read-only: neither the file nor its -wal is ever written. */
-	char *uri = sqlite3_mprintf("file:%s?mode=ro", path);
+	char *uri = sqlite_ro_uri(path);
 	sqlite3 *db = NULL;
 	int rc = sqlite3_open_v2(uri, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL);
-	sqlite3_free(uri);
+	free(uri);
 	if (rc != SQLITE_OK) {
 		sc_error_set(err, SC_EXIT_USAGE, "cannot open client database %s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
 		sqlite3_close(db);
@@ -713,22 +733,33 @@ int sc_compare_sqlite(const char *path, sc_pg *server, const sc_cmp_opts *o, sc_
 	}
 	if (r->powersync) {
 		sqlite3_stmt *s;
-		if (sqlite3_prepare_v2(db, "SELECT json_extract(data, '$.type'), json_extract(data, '$.op'), count(*)"
-					   " FROM ps_crud GROUP BY 1, 2", -1, &s, NULL) == SQLITE_OK) {
+		/* Each upload's JSON read here (lib/json.h), not by SQLite's
+		 * json_extract, which cuts a string at an escaped NUL: a type
+		 * "lists\u0000x" is its own type, never the table lists. */
+		if (sqlite3_prepare_v2(db, "SELECT data, count(*) FROM ps_crud GROUP BY data", -1, &s, NULL) == SQLITE_OK) {
 			while (sqlite3_step(s) == SQLITE_ROW) {
-				const char *type = (const char *)sqlite3_column_text(s, 0);
-				const char *op = (const char *)sqlite3_column_text(s, 1);
-				long long n = sqlite3_column_int64(s, 2);
+				const char *data = (const char *)sqlite3_column_text(s, 0);
+				cJSON *j = data ? sc_json_parse(data, (size_t)sqlite3_column_bytes(s, 0), NULL, 0) : NULL;
+				const cJSON *jt = cJSON_GetObjectItemCaseSensitive(j, "type");
+				const cJSON *jo = cJSON_GetObjectItemCaseSensitive(j, "op");
+				const char *type = cJSON_IsString(jt) ? jt->valuestring : NULL;
+				const char *op = cJSON_IsString(jo) ? jo->valuestring : NULL;
+				long long n = sqlite3_column_int64(s, 1);
 				if (!type)
 					type = "?";
-				cJSON *per = cJSON_GetObjectItem(r->pending_by_op, type);
+				cJSON *per = cJSON_GetObjectItemCaseSensitive(r->pending_by_op, type);
 				if (!per)
 					per = cJSON_AddObjectToObject(r->pending_by_op, type);
-				cJSON_AddNumberToObject(per, op ? op : "?", (double)n);
+				cJSON *count = cJSON_GetObjectItemCaseSensitive(per, op ? op : "?");
+				if (count)
+					cJSON_SetNumberValue(count, count->valuedouble + (double)n);
+				else
+					cJSON_AddNumberToObject(per, op ? op : "?", (double)n);
 				r->pending_total += n;
 				sc_cmp_table *t = find_table(r, type);
 				if (t)
 					t->pending += n;
+				cJSON_Delete(j);
 			}
 			sqlite3_finalize(s);
 		}
@@ -761,7 +792,7 @@ int sc_compare_sqlite(const char *path, sc_pg *server, const sc_cmp_opts *o, sc_
 			sc_cmp_table *t = &r->tables[i];
 			/* Equal counts can still hide different ids: every table
 			 * present on both sides with rows is merged. */
-			if (t->local < 0 || t->server < 0 || t->note || (t->local == 0 && t->server == 0))
+			if (t->local < 0 || t->server < 0 || !t->server_table || t->note || (t->local == 0 && t->server == 0))
 				continue;
 			char *tbl = sc_xasprintf(r->powersync ? "ps_data__%s" : "%s", t->name);
 			char *qi = sqlite_ident(tbl);
@@ -780,7 +811,7 @@ int sc_compare_sqlite(const char *path, sc_pg *server, const sc_cmp_opts *o, sc_
 					s = &sc.v[k];
 			char *ssql = s && !s->reason && s->nparts
 					     ? sc_xasprintf("SELECT id FROM (SELECT DISTINCT id FROM (%s) s) d ORDER BY id COLLATE \"C\"", s->sql.data)
-					     : sc_xasprintf("SELECT id::text AS id FROM %s ORDER BY id::text COLLATE \"C\"", t->name);
+					     : sc_xasprintf("SELECT id::text AS id FROM %s ORDER BY id::text COLLATE \"C\"", t->server_table);
 			int mrc = pg_stream(&b, server, ssql, s && !s->reason ? (int)s->nparams : 0,
 					    s && !s->reason ? (const char *const *)s->params : NULL, err);
 			if (mrc == 0)

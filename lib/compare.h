@@ -18,6 +18,7 @@ typedef struct sc_cmp_table {
 	long long pending;         /* uploads waiting in ps_crud */
 	const char *status;        /* in_sync, local_behind, local_ahead, differs, unscoped, missing_local, missing_server */
 	char *note;                /* why unscoped, or NULL */
+	char *server_table;        /* the server's table, schema-qualified and quoted (client databases) */
 	char *local_sum, *server_sum;
 	char **only_local, **only_server;
 	size_t n_only_local, n_only_server;

@@ -1,4 +1,4 @@
-/* Configuration (DESIGN.md §4): command-line flag > environment >
+/* Configuration (syncctl(1) CONFIGURATION): command-line flag > environment >
  * --env-file (dotenv) > --powersync-config (the sync service's own YAML). */
 #ifndef SC_CONFIG_H
 #define SC_CONFIG_H

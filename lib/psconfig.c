@@ -15,10 +15,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <mongoc/mongoc.h>
 
 #include "buf.h"
 #include "netaddr.h"
+#include "mongo.h"
 #include "util.h"
 #include "yamldoc.h"
 
@@ -964,6 +964,11 @@ static char *mongo_normalize(loader *l, yaml_node_t *st, const char **blocked, c
 		*refusal = sc_xstrdup("[PSYNC_S1109] MongoDB connection: invalid URI - Invalid scheme, expected connection string to start with \"mongodb://\" or \"mongodb+srv://\"");
 		return NULL;
 	}
+	sc_error le;
+	if (sc_mongo_load(&le) != 0) {
+		*refusal = sc_xasprintf("storage.uri cannot be read here: %s", le.message);
+		return NULL;
+	}
 	bson_error_t berr;
 	mongoc_uri_t *u = mongoc_uri_new_with_error(uri_s, &berr);
 	if (!u) {
@@ -1107,7 +1112,7 @@ static void read_auth(loader *l, yaml_node_t *root)
 		}
 		if (!uri)
 			continue;
-		if (strncasecmp(uri, "http://", 7) != 0 && strncasecmp(uri, "https://", 8) != 0) {
+		if (!sc_is_http_url(uri)) {
 			bool has_scheme = strstr(uri, "://") != NULL;
 			if (has_scheme)
 				add_issue(c, "config.client_auth.jwks_uri", true, "jwks_uri must be an http(s) URL",

@@ -26,6 +26,21 @@ char *sc_wal_budget_message(int pct)
 			    " consumption continues at this rate. Consider increasing max_slot_wal_keep_size.", pct);
 }
 
+void sc_check_wal_level(const char *wal_level, sc_report *r)
+{
+	cJSON *d = cJSON_CreateObject();
+	cJSON_AddStringToObject(d, "wal_level", wal_level);
+	sc_check *c;
+	if (strcmp(wal_level, "logical") == 0) {
+		c = sc_report_add(r, "pg.wal_level", SC_CHECK_OK, "wal_level is logical");
+	} else {
+		c = sc_report_add(r, "pg.wal_level", SC_CHECK_FAIL,
+				  "wal_level is %s; logical replication needs logical", wal_level);
+		sc_check_set_hint(c, "ALTER SYSTEM SET wal_level = logical; then restart Postgres");
+	}
+	sc_check_set_details(c, d);
+}
+
 int sc_replication_check_settings(sc_pg *pg, sc_report *r, sc_error *err)
 {
 	sc_report_mark(r);
@@ -59,16 +74,7 @@ int sc_replication_check_settings(sc_pg *pg, sc_report *r, sc_error *err)
 	bool super = sc_pg_get_bool(res, 0, 5), repl = sc_pg_get_bool(res, 0, 6);
 	const char *role = sc_pg_get(res, 0, 8);
 
-	cJSON *d = cJSON_CreateObject();
-	cJSON_AddStringToObject(d, "wal_level", wal_level);
-	if (strcmp(wal_level, "logical") == 0) {
-		sc_check_set_details(sc_report_add(r, "pg.wal_level", SC_CHECK_OK, "wal_level is logical"), d);
-	} else {
-		sc_check *c = sc_report_add(r, "pg.wal_level", SC_CHECK_FAIL,
-					    "wal_level is %s; logical replication needs logical", wal_level);
-		sc_check_set_hint(c, "ALTER SYSTEM SET wal_level = logical; then restart Postgres");
-		sc_check_set_details(c, d);
-	}
+	sc_check_wal_level(wal_level, r);
 
 	static const struct { const char *id, *setting, *what; int col; } limits[] = {
 		{ "pg.max_replication_slots", "max_replication_slots", "replication slots", 1 },
@@ -330,6 +336,10 @@ int sc_replication_check_slots(sc_pg *pg, sc_report *r, int64_t max_retained, sc
 			free(left);
 		}
 		sc_check_set_details(c, row);
+		if (lag >= 0)
+			sc_check_metric(c, "lag_bytes", (double)lag, "B");
+		if (retained >= 0)
+			sc_check_metric(c, "retained_bytes", (double)retained, "B");
 		free(since_s);
 		free(keep_s);
 		free(ret_s);

@@ -1,6 +1,6 @@
-/* Checks of the source Postgres for logical replication (DESIGN.md §6):
- * settings, replication slots and publications. Each adds checks to a
- * report; -1 means the queries themselves failed (err set, exit 3). */
+/* Checks of the source Postgres for logical replication (syncctl-slots(1),
+ * syncctl-publications(1)): settings, replication slots and publications.
+ * Each adds checks to a report; -1 means the queries themselves failed (err set, exit 3). */
 #ifndef SC_REPLICATION_H
 #define SC_REPLICATION_H
 
@@ -11,6 +11,11 @@
 
 #include "pg.h"
 #include "report.h"
+
+/* The publication the sync service reads, and the WAL an inactive slot may
+ * hold before the slot checks fail, unless told otherwise. */
+#define SC_DEFAULT_PUBLICATION "powersync"
+#define SC_DEFAULT_MAX_RETAINED (1024LL * 1024 * 1024)
 
 /* The sync service's WAL budget rule, one implementation for the slot
  * checks and the service's diagnostics (powersync-service
@@ -27,6 +32,10 @@ int sc_wal_budget_pct(const char *wal_status, const double *safe_wal_size,
 char *sc_wal_budget_message(int pct);
 
 /* pg.wal_level, pg.max_replication_slots, pg.max_wal_senders, pg.role */
+/* pg.wal_level: fails unless wal_level is logical, the one check every
+ * command that looks at it adds (slots, doctor, schema init). */
+void sc_check_wal_level(const char *wal_level, sc_report *r);
+
 int sc_replication_check_settings(sc_pg *pg, sc_report *r, sc_error *err);
 
 /* pg.slot.NAME for every slot, its row in details. `max_retained` is the WAL

@@ -1,12 +1,15 @@
 #include "report.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
+#include "json.h"
+#include "text.h"
 #include "util.h"
 
 #define C_RESET "\033[0m"
@@ -176,13 +179,20 @@ char *sc_report_render_json(sc_report *r)
 			cJSON_AddItemToObject(o, "details", cJSON_Duplicate(c->details, 1));
 		else
 			cJSON_AddNullToObject(o, "details");
+		if (c->nmetrics) {
+			/* The figures the Nagios and Prometheus renderers give, by name
+			 * (base units: bytes, seconds, counts). */
+			cJSON *m = cJSON_AddObjectToObject(o, "metrics");
+			for (size_t k = 0; k < c->nmetrics; k++)
+				cJSON_AddNumberToObject(m, c->metrics[k].name, c->metrics[k].value);
+		}
 		cJSON_AddNumberToObject(o, "duration_ms", round_ms(c->duration_ms));
 		cJSON_AddItemToArray(arr, o);
 	}
 	cJSON_AddNumberToObject(doc, "duration_ms", round_ms(sc_now_ms() - r->started_ms));
 	for (cJSON *e = r->extra ? r->extra->child : NULL; e; e = e->next)
 		cJSON_AddItemToObject(doc, e->string, cJSON_Duplicate(e, 1));
-	char *s = cJSON_Print(doc);
+	char *s = sc_json_print(doc, true);
 	cJSON_Delete(doc);
 	return s;
 }
@@ -219,10 +229,25 @@ static size_t display_width(const char *s)
 	return w;
 }
 
+/* Text from a check (an id, a message, a line of a hint, a cell) for a
+ * terminal: what it would obey is escaped (lib/text.h). */
+static void put_safe(sc_buf *b, const char *s, size_t n)
+{
+	sc_text_append_safe(b, s, n, false);
+}
+
+static size_t safe_width(const char *s)
+{
+	char *t = sc_text_safe(s);
+	size_t w = display_width(t);
+	free(t);
+	return w;
+}
+
 static void put_padded(sc_buf *b, const char *s, size_t width)
 {
-	sc_buf_puts(b, s);
-	for (size_t w = display_width(s); w < width; w++)
+	put_safe(b, s, strlen(s));
+	for (size_t w = safe_width(s); w < width; w++)
 		sc_buf_putc(b, ' ');
 }
 
@@ -233,7 +258,7 @@ static void put_indented(sc_buf *b, const char *prefix, const char *text)
 	while (*p) {
 		size_t n = strcspn(p, "\n");
 		sc_buf_puts(b, prefix);
-		sc_buf_append(b, p, n);
+		put_safe(b, p, n);
 		sc_buf_putc(b, '\n');
 		p += n;
 		if (*p == '\n')
@@ -267,7 +292,7 @@ static void render_checks(sc_buf *b, const sc_report *r, const sc_render_opts *o
 	for (size_t i = 0; i < r->n; i++) {
 		if (!all && (!r->checks[i].group || strcmp(r->checks[i].group, group) != 0))
 			continue;
-		size_t w = display_width(r->checks[i].id);
+		size_t w = safe_width(r->checks[i].id);
 		if (w > idw)
 			idw = w;
 	}
@@ -288,7 +313,7 @@ static void render_checks(sc_buf *b, const sc_report *r, const sc_render_opts *o
 		sc_buf_puts(b, "  ");
 		put_padded(b, c->id, idw);
 		sc_buf_puts(b, "  ");
-		sc_buf_puts(b, c->message);
+		put_safe(b, c->message, strlen(c->message));
 		sc_buf_putc(b, '\n');
 		if (c->hint && c->status != SC_CHECK_OK) {
 			char *prefix = sc_xasprintf("%*s%s", (int)(idw + 10), "",
@@ -296,7 +321,7 @@ static void render_checks(sc_buf *b, const sc_report *r, const sc_render_opts *o
 			char *cont = sc_xasprintf("%*s", (int)(idw + 16), "");
 			size_t first = strcspn(c->hint, "\n");
 			sc_buf_puts(b, prefix);
-			sc_buf_append(b, c->hint, first);
+			put_safe(b, c->hint, first);
 			sc_buf_putc(b, '\n');
 			if (c->hint[first])
 				put_indented(b, cont, c->hint + first + 1);
@@ -304,9 +329,11 @@ static void render_checks(sc_buf *b, const sc_report *r, const sc_render_opts *o
 			free(cont);
 		}
 		if (o->verbose && c->details) {
-			char *d = cJSON_PrintUnformatted(c->details);
+			char *d = sc_json_print(c->details, false);
 			char *prefix = sc_xasprintf("%*s", (int)(idw + 10), "");
-			sc_buf_printf(b, "%sdetails: %s\n", prefix, d);
+			sc_buf_printf(b, "%sdetails: ", prefix);
+			put_safe(b, d, strlen(d));
+			sc_buf_putc(b, '\n');
 			free(prefix);
 			free(d);
 		}
@@ -335,8 +362,11 @@ char *sc_report_render_text(const sc_report *r, const sc_render_opts *o)
 				continue;
 			sc_buf part = SC_BUF_INIT;
 			render_checks(&part, r, o, g, false);
-			if (part.len)
-				sc_buf_printf(&b, "%s%s\n%s", b.len ? "\n" : "", g, part.data);
+			if (part.len) {
+				sc_buf_puts(&b, b.len ? "\n" : "");
+				put_safe(&b, g, strlen(g));
+				sc_buf_printf(&b, "\n%s", part.data);
+			}
 			sc_buf_free(&part);
 		}
 	}
@@ -361,8 +391,9 @@ void sc_table_add(sc_table *t, const char *const *row)
 		t->cap = t->cap ? t->cap * 2 : 8;
 		t->cells = sc_xrealloc(t->cells, t->cap * t->ncols * sizeof *t->cells);
 	}
+	/* Tables are text: cells are kept as they will be shown. */
 	for (size_t c = 0; c < t->ncols; c++)
-		t->cells[t->nrows * t->ncols + c] = sc_xstrdup(row[c] ? row[c] : "");
+		t->cells[t->nrows * t->ncols + c] = sc_text_safe(row[c] ? row[c] : "");
 	t->nrows++;
 }
 
@@ -428,7 +459,8 @@ static void perf_label(sc_buf *b, const char *id, const char *metric)
 	if (quote)
 		sc_buf_putc(b, '\'');
 	for (const char *p = t.data; *p; p++) {
-		if (*p == '=' || (unsigned char)*p < 0x20)
+		/* ASCII only: '=' (the separator), controls and other bytes as '_'. */
+		if (*p == '=' || (unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
 			sc_buf_putc(b, '_');
 		else if (*p == '\'')
 			sc_buf_puts(b, "''");
@@ -449,19 +481,34 @@ static void plain_line(sc_buf *b, const char *s)
 			sc_buf_putc(b, ' ');
 		else if (ch == '|')
 			sc_buf_putc(b, '/');
-		else if (ch < 0x20 || ch == 0x7f)
-			sc_buf_printf(b, "\\x%02x", ch);
+		else if (ch < 0x20 || ch == 0x7f || ch >= 0x80)
+			break;
 		else
 			sc_buf_putc(b, (char)ch);
 	}
+	if (*s) {
+		/* The rest through the terminal-safe escaper, line breaks and
+		 * pipes first made spaces and slashes. */
+		sc_buf t = SC_BUF_INIT;
+		for (; *s; s++)
+			sc_buf_putc(&t, *s == '\n' || *s == '\r' || *s == '\t' ? ' ' : *s == '|' ? '/' : *s);
+		sc_text_append_safe(b, t.data, t.len, false);
+		sc_buf_free(&t);
+	}
 }
 
+/* A perfdata value: the guidelines' [-0-9.]+, so never an exponent; whole
+ * numbers as such, others to 3 decimals. Not a number is "U" (unknown). */
 static void perf_value(sc_buf *b, double v)
 {
-	if (v == (double)(long long)v && v < 9e15 && v > -9e15)
+	if (isnan(v) || isinf(v))
+		sc_buf_puts(b, "U");
+	else if (v >= 9e15 || v <= -9e15)
+		sc_buf_printf(b, "%.0f", v);
+	else if (v == (double)(long long)v)
 		sc_buf_printf(b, "%lld", (long long)v);
 	else
-		sc_buf_printf(b, "%.6g", v);
+		sc_buf_printf(b, "%.3f", v);
 }
 
 char *sc_report_render_nagios(const sc_report *r, bool strict, int *code)
@@ -536,18 +583,32 @@ char *sc_report_nagios_unknown(const char *message)
 
 /* ---- Prometheus ---- */
 
+/* A label value: UTF-8 with \\, \" and \n escaped, as the exposition
+ * format wants; bytes that are not UTF-8 become U+FFFD. */
 static void prom_label_value(sc_buf *b, const char *s)
 {
 	sc_buf_putc(b, '"');
-	for (const char *p = s ? s : ""; *p; p++) {
-		if (*p == '\\')
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	size_t n = strlen((const char *)p);
+	for (size_t i = 0; i < n;) {
+		if (p[i] >= 0x80) {
+			size_t k = sc_utf8_seq(p + i, n - i);
+			if (k)
+				sc_buf_append(b, (const char *)p + i, k);
+			else
+				sc_buf_puts(b, "\xEF\xBF\xBD");
+			i += k ? k : 1;
+			continue;
+		}
+		if (p[i] == '\\')
 			sc_buf_puts(b, "\\\\");
-		else if (*p == '"')
+		else if (p[i] == '"')
 			sc_buf_puts(b, "\\\"");
-		else if (*p == '\n')
+		else if (p[i] == '\n')
 			sc_buf_puts(b, "\\n");
 		else
-			sc_buf_putc(b, *p);
+			sc_buf_putc(b, (char)p[i]);
+		i++;
 	}
 	sc_buf_putc(b, '"');
 }
@@ -569,15 +630,21 @@ static void prom_labels(sc_buf *b, const sc_check *c, const char *command)
 	sc_buf_putc(b, '}');
 }
 
+/* A sample value as the exposition format spells it (Go's ParseFloat):
+ * whole numbers as such, NaN and +Inf/-Inf by name. */
 static void prom_number(sc_buf *b, double v)
 {
-	if (v == (double)(long long)v && v < 9e15 && v > -9e15)
+	if (isnan(v))
+		sc_buf_puts(b, " NaN\n");
+	else if (isinf(v))
+		sc_buf_puts(b, v > 0 ? " +Inf\n" : " -Inf\n");
+	else if (v < 9e15 && v > -9e15 && v == (double)(long long)v)
 		sc_buf_printf(b, " %lld\n", (long long)v);
 	else
-		sc_buf_printf(b, " %.17g\n", v);
+		sc_buf_printf(b, " %.9g\n", v);
 }
 
-char *sc_report_render_prometheus(const sc_report *r, const char *command, double now_s)
+char *sc_report_render_prometheus(const sc_report *r, const char *command, double now_s, int exit_code)
 {
 	sc_buf b = SC_BUF_INIT;
 	sc_buf_puts(&b, "# HELP syncctl_check_status Status of a syncctl check: 0 ok, 1 warn, 2 fail, 3 skip.\n"
@@ -621,12 +688,21 @@ char *sc_report_render_prometheus(const sc_report *r, const char *command, doubl
 				}
 		}
 	}
+	/* As the Nagios renderer: a run in which nothing was checked (every
+	 * check skipped, or none at all) is 3, not ok. */
 	sc_check_status worst = sc_report_status(r);
-	int wv = worst == SC_CHECK_OK ? 0 : worst == SC_CHECK_WARN ? 1 : worst == SC_CHECK_FAIL ? 2 : 3;
+	bool checked = false;
+	for (size_t i = 0; i < r->n && !checked; i++)
+		checked = r->checks[i].status != SC_CHECK_SKIP;
+	int wv = !checked ? 3 : worst == SC_CHECK_OK ? 0 : worst == SC_CHECK_WARN ? 1 : worst == SC_CHECK_FAIL ? 2 : 3;
 	sc_buf_puts(&b, "# HELP syncctl_status Worst status of the run: 0 ok, 1 warn, 2 fail, 3 nothing checked.\n"
 			"# TYPE syncctl_status gauge\nsyncctl_status{command=");
 	prom_label_value(&b, command);
 	sc_buf_printf(&b, "} %d\n", wv);
+	sc_buf_puts(&b, "# HELP syncctl_exit_code syncctl's exit code: 0 ok, 1 problems found, 2 usage error or unusable input, 3 could not do the job.\n"
+			"# TYPE syncctl_exit_code gauge\nsyncctl_exit_code{command=");
+	prom_label_value(&b, command);
+	sc_buf_printf(&b, "} %d\n", exit_code);
 	sc_buf_puts(&b, "# HELP syncctl_run_timestamp_seconds When the run ended, seconds since the epoch.\n"
 			"# TYPE syncctl_run_timestamp_seconds gauge\nsyncctl_run_timestamp_seconds{command=");
 	prom_label_value(&b, command);

@@ -1,5 +1,6 @@
-/* The report model every checking command shares (DESIGN.md §3): a list of
- * checks {id, status, message, hint, details, duration_ms} and renderers. */
+/* The report model every checking command shares (README.md, Hacking;
+ * syncctl(1), OUTPUT FORMATS): a list of checks {id, status, message, hint,
+ * details, metrics, duration_ms} and its renderers. */
 #ifndef SC_REPORT_H
 #define SC_REPORT_H
 
@@ -94,9 +95,10 @@ char *sc_report_nagios_unknown(const char *message);
 /* The Prometheus text exposition format (for node_exporter's textfile
  * collector): syncctl_check_status{check,group} (0 ok, 1 warn, 2 fail,
  * 3 skip), syncctl_check_duration_seconds, every metric as
- * syncctl_<name>{check,group}, syncctl_status, syncctl_run_timestamp_seconds
- * and syncctl_run_duration_seconds. `command` labels the run. */
-char *sc_report_render_prometheus(const sc_report *r, const char *command, double now_s);
+ * syncctl_<name>{check,group}, syncctl_status, syncctl_exit_code,
+ * syncctl_run_timestamp_seconds and syncctl_run_duration_seconds. `command`
+ * labels the run. */
+char *sc_report_render_prometheus(const sc_report *r, const char *command, double now_s, int exit_code);
 
 /* An aligned text table (header + rows); cells are UTF-8 strings. */
 typedef struct sc_table {

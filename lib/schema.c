@@ -1,4 +1,5 @@
 #include "schema.h"
+#include "replication.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -397,184 +398,194 @@ out:
 	return rc;
 }
 
+/* Schema init cannot change wal_level (that needs a restart), but the
+ * deployment it prepares does not replicate without it: the same failing
+ * check as slots and doctor. */
 static void check_wal_level(sc_pg *pg, sc_report *r)
 {
 	sc_report_mark(r);
 	sc_error e;
 	PGresult *res = sc_pg_exec(pg, "SELECT current_setting('wal_level')", 0, NULL, &e);
-	const char *lvl = res ? sc_pg_get(res, 0, 0) : NULL;
-	if (lvl && strcmp(lvl, "logical") == 0) {
-		sc_report_add(r, "pg.wal_level", SC_CHECK_OK, "wal_level is logical");
-	} else if (lvl) {
-		sc_check *c = sc_report_add(r, "pg.wal_level", SC_CHECK_WARN,
-					    "wal_level is %s: schema init cannot change it (that needs a restart)", lvl);
-		sc_check_set_hint(c, "ALTER SYSTEM SET wal_level = logical; then restart Postgres");
-	}
+	if (res && PQntuples(res) == 1)
+		sc_check_wal_level(sc_pg_get(res, 0, 0), r);
 	PQclear(res);
 }
 
-int sc_schema_init(sc_pg *pg, const sc_schema_opts *o, sc_report *r, sc_error *err)
+/* Phase 1: read and parse every file (nothing runs if one is bad); names
+ * must be unique, since they are the ledger's keys. */
+static int load_files(sql_file *files, const sc_schema_opts *o, sc_error *err)
 {
-	sql_file *files = sc_xcalloc(o->nfiles ? o->nfiles : 1, sizeof *files);
-	int code = SC_EXIT_OK;
-	bool in_tx = false, changed = false, blocked = false;
-	run ru = { pg, o->dry_run, cJSON_CreateArray(), err };
-
 	for (size_t i = 0; i < o->nfiles; i++) {
-		if (load_file(&files[i], o->files[i], err) != 0) {
-			code = err->code;
-			goto out;
-		}
+		if (load_file(&files[i], o->files[i], err) != 0)
+			return -1;
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(files[j].name, files[i].name) == 0) {
 				sc_error_set(err, SC_EXIT_USAGE,
 					     "%s and %s have the same name: applied files are recorded by name, so names must be unique",
 					     files[j].path, files[i].path);
-				code = SC_EXIT_USAGE;
-				goto out;
+				return -1;
 			}
 	}
+	return 0;
+}
 
-	const char *begin = o->dry_run ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN";
-	if (sc_pg_command(pg, begin, 0, NULL, err) != 0) {
-		code = SC_EXIT_FAILED;
-		goto out;
-	}
-	in_tx = true;
-	cJSON_AddItemToArray(ru.statements, cJSON_CreateString("BEGIN"));
-	PGresult *lock = sc_pg_exec(pg, "SELECT pg_try_advisory_xact_lock(" SCHEMA_LOCK_KEY ")", 0, NULL, err);
-	if (!lock) {
-		code = SC_EXIT_FAILED;
-		goto out;
-	}
+/* Phase 2: one transaction (read-only for --dry-run) holding the advisory
+ * lock, so two runs take turns; whether the ledger exists. */
+static int begin_locked(run *ru, bool *in_tx, bool *have_table)
+{
+	sc_pg *pg = ru->pg;
+	const char *begin = ru->dry_run ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN";
+	if (sc_pg_command(pg, begin, 0, NULL, ru->err) != 0)
+		return -1;
+	*in_tx = true;
+	cJSON_AddItemToArray(ru->statements, cJSON_CreateString("BEGIN"));
+	PGresult *lock = sc_pg_exec(pg, "SELECT pg_try_advisory_xact_lock(" SCHEMA_LOCK_KEY ")", 0, NULL, ru->err);
+	if (!lock)
+		return -1;
 	bool locked = sc_pg_get_bool(lock, 0, 0);
 	PQclear(lock);
 	if (!locked) {
-		sc_error_set(err, SC_EXIT_FAILED, "another syncctl schema init is running on %s; try again when it is done",
+		sc_error_set(ru->err, SC_EXIT_FAILED, "another syncctl schema init is running on %s; try again when it is done",
 			     pg->display);
-		code = SC_EXIT_FAILED;
-		goto out;
+		return -1;
 	}
-
-	PGresult *reg = sc_pg_exec(pg, "SELECT to_regclass('syncctl.applied_files') IS NOT NULL", 0, NULL, err);
-	if (!reg) {
-		code = SC_EXIT_FAILED;
-		goto out;
-	}
-	bool have_table = sc_pg_get_bool(reg, 0, 0);
+	PGresult *reg = sc_pg_exec(pg, "SELECT to_regclass('syncctl.applied_files') IS NOT NULL", 0, NULL, ru->err);
+	if (!reg)
+		return -1;
+	*have_table = sc_pg_get_bool(reg, 0, 0);
 	PQclear(reg);
-	if (!have_table && o->nfiles) {
-		if (exec_sql(&ru, "CREATE SCHEMA IF NOT EXISTS syncctl", 0, NULL, NULL) != 0 ||
-		    exec_sql(&ru, "CREATE TABLE IF NOT EXISTS syncctl.applied_files ("
-				  "name text PRIMARY KEY, sha256 text NOT NULL,"
-				  " applied_at timestamptz NOT NULL DEFAULT now())", 0, NULL, NULL) != 0) {
-			code = err->code ? err->code : SC_EXIT_FAILED;
-			goto out;
-		}
-	}
+	return 0;
+}
 
-	for (size_t i = 0; i < o->nfiles; i++) {
-		sql_file *f = &files[i];
-		sc_report_mark(r);
-		char *id = sc_xasprintf("schema.file.%s", f->name);
-		char *prev = NULL, *when = NULL;
-		if (have_table) {
-			const char *p[] = { f->name };
-			PGresult *res = sc_pg_exec(pg, "SELECT sha256, to_char(applied_at, 'YYYY-MM-DD HH24:MI:SS TZ')"
-						       " FROM syncctl.applied_files WHERE name = $1", 1, p, err);
-			if (!res) {
-				free(id);
-				code = SC_EXIT_FAILED;
-				goto out;
-			}
-			if (PQntuples(res)) {
-				prev = sc_xstrdup(sc_pg_get(res, 0, 0));
-				when = sc_xstrdup(sc_pg_get(res, 0, 1));
-			}
-			PQclear(res);
-		}
-		cJSON *d = cJSON_CreateObject();
-		cJSON_AddStringToObject(d, "path", f->path);
-		cJSON_AddStringToObject(d, "sha256", f->sha);
-		cJSON_AddNumberToObject(d, "statements", (double)f->nstmts);
-		if (prev && strcmp(prev, f->sha) == 0) {
-			sc_check_set_details(sc_report_add(r, id, SC_CHECK_OK, "%s already applied (%s)", f->name, when), d);
-		} else if (prev && !o->reapply) {
-			sc_check *c = sc_report_add(r, id, SC_CHECK_FAIL,
-						    "%s changed since it was applied on %s (sha256 was %.12s, is %.12s)",
-						    f->name, when, prev, f->sha);
-			sc_check_set_hint(c, "review the change; to run the whole file again: syncctl schema init --reapply -f %s", f->path);
-			sc_check_set_details(c, d);
-			blocked = true;
-		} else {
-			if (!blocked) {
-				if (apply_file(&ru, f) != 0) {
-					cJSON_Delete(d);
-					free(id);
-					free(prev);
-					free(when);
-					code = err->code ? err->code : SC_EXIT_FAILED;
-					goto out;
-				}
-				const char *p[] = { f->name, f->sha };
-				const char *rec = "INSERT INTO syncctl.applied_files (name, sha256) VALUES ($1, $2)"
-						  " ON CONFLICT (name) DO UPDATE SET sha256 = EXCLUDED.sha256, applied_at = now()";
-				char *lit = sc_pg_quote_literal(pg, f->name);
-				char *shown = sc_xasprintf("INSERT INTO syncctl.applied_files (name, sha256) VALUES (%s, '%s')"
-							   " ON CONFLICT (name) DO UPDATE SET sha256 = EXCLUDED.sha256, applied_at = now()",
-							   lit, f->sha);
-				free(lit);
-				int x = exec_sql(&ru, rec, 2, p, shown);
-				free(shown);
-				if (x != 0) {
-					cJSON_Delete(d);
-					free(id);
-					free(prev);
-					free(when);
-					code = err->code ? err->code : SC_EXIT_FAILED;
-					goto out;
-				}
-			}
-			changed = true;
-			sc_check_set_details(sc_report_add(r, id, SC_CHECK_OK, "%s %s%s (%zu statements)", f->name,
-							   o->dry_run || blocked ? "would be " : "",
-							   prev ? "re-applied" : "applied", f->nstmts), d);
-		}
-		free(id);
-		free(prev);
-		free(when);
-	}
-	if (blocked) {
-		sc_error_set(err, SC_EXIT_PROBLEM, "a file changed since it was applied: nothing was applied (use --reapply to run it again)");
-		code = SC_EXIT_PROBLEM;
-		goto out;
-	}
+static int create_ledger(run *ru)
+{
+	return exec_sql(ru, "CREATE SCHEMA IF NOT EXISTS syncctl", 0, NULL, NULL) != 0 ||
+			       exec_sql(ru, "CREATE TABLE IF NOT EXISTS syncctl.applied_files ("
+					    "name text PRIMARY KEY, sha256 text NOT NULL,"
+					    " applied_at timestamptz NOT NULL DEFAULT now())", 0, NULL, NULL) != 0
+		       ? -1 : 0;
+}
 
-	if (ensure_publication(&ru, o, r, &changed) != 0) {
-		code = err->code ? err->code : SC_EXIT_FAILED;
-		goto out;
+/* What the ledger says of a file: its recorded hash and when (both NULL
+ * when it was never applied). */
+static int ledger_entry(run *ru, const sql_file *f, char **prev, char **when)
+{
+	const char *p[] = { f->name };
+	PGresult *res = sc_pg_exec(ru->pg, "SELECT sha256, to_char(applied_at, 'YYYY-MM-DD HH24:MI:SS TZ')"
+					   " FROM syncctl.applied_files WHERE name = $1", 1, p, ru->err);
+	if (!res)
+		return -1;
+	if (PQntuples(res)) {
+		*prev = sc_xstrdup(sc_pg_get(res, 0, 0));
+		*when = sc_xstrdup(sc_pg_get(res, 0, 1));
 	}
-	if (o->role && ensure_role(&ru, o, r, &changed) != 0) {
-		code = err->code ? err->code : SC_EXIT_FAILED;
-		goto out;
-	}
+	PQclear(res);
+	return 0;
+}
 
-	if (o->dry_run) {
-		cJSON_AddItemToArray(ru.statements, cJSON_CreateString("COMMIT"));
-		sc_pg_command(pg, "ROLLBACK", 0, NULL, err);
-	} else if (sc_pg_command(pg, "COMMIT", 0, NULL, err) != 0) {
-		code = SC_EXIT_FAILED;
-		goto out;
+/* Runs a file and records it in the ledger (the statement shown with the
+ * name as a literal; run with parameters). */
+static int apply_and_record(run *ru, sql_file *f)
+{
+	if (apply_file(ru, f) != 0)
+		return -1;
+	const char *p[] = { f->name, f->sha };
+	const char *rec = "INSERT INTO syncctl.applied_files (name, sha256) VALUES ($1, $2)"
+			  " ON CONFLICT (name) DO UPDATE SET sha256 = EXCLUDED.sha256, applied_at = now()";
+	char *lit = sc_pg_quote_literal(ru->pg, f->name);
+	char *shown = sc_xasprintf("INSERT INTO syncctl.applied_files (name, sha256) VALUES (%s, '%s')"
+				   " ON CONFLICT (name) DO UPDATE SET sha256 = EXCLUDED.sha256, applied_at = now()",
+				   lit, f->sha);
+	free(lit);
+	int x = exec_sql(ru, rec, 2, p, shown);
+	free(shown);
+	return x;
+}
+
+/* Phase 3, one file: already applied (ok), changed since (fails, and
+ * blocks every later file), or applied now. */
+static int file_step(run *ru, const sc_schema_opts *o, sql_file *f, bool have_table, sc_report *r,
+		     bool *blocked, bool *changed)
+{
+	sc_report_mark(r);
+	char *prev = NULL, *when = NULL;
+	if (have_table && ledger_entry(ru, f, &prev, &when) != 0)
+		return -1;
+	char *id = sc_xasprintf("schema.file.%s", f->name);
+	cJSON *d = cJSON_CreateObject();
+	cJSON_AddStringToObject(d, "path", f->path);
+	cJSON_AddStringToObject(d, "sha256", f->sha);
+	cJSON_AddNumberToObject(d, "statements", (double)f->nstmts);
+	int rc = 0;
+	if (prev && strcmp(prev, f->sha) == 0) {
+		sc_check_set_details(sc_report_add(r, id, SC_CHECK_OK, "%s already applied (%s)", f->name, when), d);
+	} else if (prev && !o->reapply) {
+		sc_check *c = sc_report_add(r, id, SC_CHECK_FAIL,
+					    "%s changed since it was applied on %s (sha256 was %.12s, is %.12s)",
+					    f->name, when, prev, f->sha);
+		sc_check_set_hint(c, "review the change; to run the whole file again: syncctl schema init --reapply -f %s", f->path);
+		sc_check_set_details(c, d);
+		*blocked = true;
+	} else if (!*blocked && apply_and_record(ru, f) != 0) {
+		cJSON_Delete(d);
+		rc = -1;
 	} else {
-		cJSON_AddItemToArray(ru.statements, cJSON_CreateString("COMMIT"));
+		*changed = true;
+		sc_check_set_details(sc_report_add(r, id, SC_CHECK_OK, "%s %s%s (%zu statements)", f->name,
+						   o->dry_run || *blocked ? "would be " : "",
+						   prev ? "re-applied" : "applied", f->nstmts), d);
 	}
-	in_tx = false;
-	check_wal_level(pg, r);
-out:
+	free(id);
+	free(prev);
+	free(when);
+	return rc;
+}
+
+/* Phase 5: COMMIT, or for --dry-run ROLLBACK shown as the COMMIT it would be. */
+static int finish(run *ru)
+{
+	if (ru->dry_run) {
+		cJSON_AddItemToArray(ru->statements, cJSON_CreateString("COMMIT"));
+		sc_pg_command(ru->pg, "ROLLBACK", 0, NULL, ru->err);
+		return 0;
+	}
+	if (sc_pg_command(ru->pg, "COMMIT", 0, NULL, ru->err) != 0)
+		return -1;
+	cJSON_AddItemToArray(ru->statements, cJSON_CreateString("COMMIT"));
+	return 0;
+}
+
+int sc_schema_init(sc_pg *pg, const sc_schema_opts *o, sc_report *r, sc_error *err)
+{
+	sql_file *files = sc_xcalloc(o->nfiles ? o->nfiles : 1, sizeof *files);
+	bool in_tx = false, changed = false, blocked = false, have_table = false;
+	run ru = { pg, o->dry_run, cJSON_CreateArray(), err };
+	sc_error_clear(err);
+	int rc = load_files(files, o, err);
+	if (rc == 0)
+		rc = begin_locked(&ru, &in_tx, &have_table);
+	if (rc == 0 && !have_table && o->nfiles)
+		rc = create_ledger(&ru);
+	for (size_t i = 0; rc == 0 && i < o->nfiles; i++)
+		rc = file_step(&ru, o, &files[i], have_table, r, &blocked, &changed);
+	if (rc == 0 && blocked) {
+		sc_error_set(err, SC_EXIT_PROBLEM, "a file changed since it was applied: nothing was applied (use --reapply to run it again)");
+		rc = -1;
+	}
+	/* Phase 4: the publication, and the role. */
+	if (rc == 0)
+		rc = ensure_publication(&ru, o, r, &changed);
+	if (rc == 0 && o->role)
+		rc = ensure_role(&ru, o, r, &changed);
+	if (rc == 0 && (rc = finish(&ru)) == 0) {
+		in_tx = false;
+		check_wal_level(pg, r);
+	}
 	if (in_tx && pg->conn && PQstatus(pg->conn) == CONNECTION_OK) {
 		sc_error keep;
 		sc_pg_command(pg, "ROLLBACK", 0, NULL, &keep);
 	}
+	int code = rc == 0 ? SC_EXIT_OK : err->code ? err->code : SC_EXIT_FAILED;
 	cJSON_AddBoolToObject(r->extra, "changed", changed && code == SC_EXIT_OK && !o->dry_run);
 	cJSON_AddBoolToObject(r->extra, "would_change", changed && code == SC_EXIT_OK);
 	cJSON_AddBoolToObject(r->extra, "dry_run", o->dry_run);

@@ -26,6 +26,7 @@
 #include "http.h"
 #include "replication.h"
 #include "token.h"
+#include "json.h"
 #include "util.h"
 
 #define MAX_BODY (1u << 20)
@@ -48,15 +49,15 @@ typedef struct svc_error {
 static bool parse_error(const char *body, svc_error *e)
 {
 	memset(e, 0, sizeof *e);
-	e->doc = cJSON_Parse(body ? body : "");
-	cJSON *err = cJSON_GetObjectItem(e->doc, "error");
+	e->doc = body ? sc_json_parse(body, strlen(body), NULL, 0) : NULL;
+	cJSON *err = cJSON_GetObjectItemCaseSensitive(e->doc, "error");
 	if (!cJSON_IsObject(err))
 		return false;
-	e->code = cJSON_GetStringValue(cJSON_GetObjectItem(err, "code"));
-	e->description = cJSON_GetStringValue(cJSON_GetObjectItem(err, "description"));
+	e->code = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(err, "code"));
+	e->description = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(err, "description"));
 	if (!e->description)
-		e->description = cJSON_GetStringValue(cJSON_GetObjectItem(err, "message"));
-	e->details = cJSON_GetStringValue(cJSON_GetObjectItem(err, "details"));
+		e->description = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(err, "message"));
+	e->details = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(err, "details"));
 	return e->code != NULL;
 }
 
@@ -121,14 +122,14 @@ static bool probes(const sc_service_opts *o, sc_report *r)
 		}
 		svc_error e;
 		bool envelope = parse_error(resp.body, &e);
-		cJSON *j = envelope ? NULL : cJSON_Parse(resp.body);
+		cJSON *j = envelope || !resp.body ? NULL : sc_json_parse(resp.body, resp.len, NULL, 0);
 		sc_check *c;
 		if (resp.status == 200) {
 			sc_report_add(r, id, SC_CHECK_OK, "%s: 200 in %.0f ms", names[i], resp.total_ms);
 		} else if (resp.status == 400 && cJSON_IsObject(j)) {
 			/* {"ready", "started", "touched_at"}: the same body for all three. */
-			bool started = cJSON_IsTrue(cJSON_GetObjectItem(j, "started"));
-			const char *touched = cJSON_GetStringValue(cJSON_GetObjectItem(j, "touched_at"));
+			bool started = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "started"));
+			const char *touched = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "touched_at"));
 			if (i == 0) {
 				c = sc_report_add(r, id, SC_CHECK_FAIL, "startup: 400, the service has not started (last touched: %s)",
 						  touched ? touched : "never");
@@ -189,13 +190,13 @@ static char *make_id(const char *prefix, const char *a, const char *b)
 
 static const char *err_level(const cJSON *e)
 {
-	const char *l = cJSON_GetStringValue(cJSON_GetObjectItem(e, "level"));
+	const char *l = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "level"));
 	return l ? l : "fatal";
 }
 
 static const char *err_message(const cJSON *e)
 {
-	const char *m = cJSON_GetStringValue(cJSON_GetObjectItem(e, "message"));
+	const char *m = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "message"));
 	return m ? m : "(no message)";
 }
 
@@ -282,9 +283,9 @@ static const char *error_hint(const char *msg)
 static bool is_table_error(const cJSON *rules, const char *msg)
 {
 	const cJSON *conn, *t, *e;
-	cJSON_ArrayForEach(conn, cJSON_GetObjectItem(rules, "connections"))
-		cJSON_ArrayForEach(t, cJSON_GetObjectItem(conn, "tables"))
-			cJSON_ArrayForEach(e, cJSON_GetObjectItem(t, "errors"))
+	cJSON_ArrayForEach(conn, cJSON_GetObjectItemCaseSensitive(rules, "connections"))
+		cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(conn, "tables"))
+			cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(t, "errors"))
 				if (strcmp(err_message(e), msg) == 0)
 					return true;
 	return false;
@@ -292,7 +293,7 @@ static bool is_table_error(const cJSON *rules, const char *msg)
 
 static double num_or(const cJSON *o, const char *key, bool *have)
 {
-	const cJSON *v = cJSON_GetObjectItem(o, key);
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
 	*have = cJSON_IsNumber(v);
 	return *have ? v->valuedouble : 0;
 }
@@ -303,9 +304,9 @@ static void rules_status(const cJSON *rules, bool active, bool replacing, sc_rep
 {
 	const char *prefix = active ? "service" : "service.deploying";
 	char *rules_id = active ? sc_xstrdup("service.sync_rules") : sc_xstrdup("service.deploying");
-	const cJSON *conns = cJSON_GetObjectItem(rules, "connections");
+	const cJSON *conns = cJSON_GetObjectItemCaseSensitive(rules, "connections");
 	const cJSON *first = cJSON_GetArrayItem(conns, 0);
-	const char *slot0 = cJSON_GetStringValue(cJSON_GetObjectItem(first, "slot_name"));
+	const char *slot0 = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(first, "slot_name"));
 
 	/* Sort the rules' errors by what they are about (diagnostics.ts adds
 	 * them in this order: tables, last_fatal_error, the sync config's own,
@@ -314,7 +315,7 @@ static void rules_status(const cJSON *rules, bool active, bool replacing, sc_rep
 	const cJSON *lag = NULL, *budget_msg = NULL;
 	cJSON *coded = cJSON_CreateObject(); /* code -> array of errors */
 	const cJSON *e;
-	cJSON_ArrayForEach(e, cJSON_GetObjectItem(rules, "errors")) {
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(rules, "errors")) {
 		const char *m = err_message(e);
 		char code[16];
 		if (strncmp(m, "No replicated commit in more than", 33) == 0 ||
@@ -324,10 +325,10 @@ static void rules_status(const cJSON *rules, bool active, bool replacing, sc_rep
 			budget_msg = e;
 		else if (is_table_error(rules, m))
 			continue;
-		else if (cJSON_GetObjectItem(e, "location") || !cJSON_GetArraySize(conns))
+		else if (cJSON_GetObjectItemCaseSensitive(e, "location") || !cJSON_GetArraySize(conns))
 			group_add(&config, e);
 		else if (psync_code(m, code)) {
-			cJSON *list = cJSON_GetObjectItem(coded, code);
+			cJSON *list = cJSON_GetObjectItemCaseSensitive(coded, code);
 			if (!list)
 				list = cJSON_AddArrayToObject(coded, code);
 			cJSON_AddItemToArray(list, cJSON_Duplicate(e, 1));
@@ -343,7 +344,7 @@ static void rules_status(const cJSON *rules, bool active, bool replacing, sc_rep
 	} else if (active) {
 		c = sc_report_add(r, rules_id, SC_CHECK_OK, "active sync rules (slot %s)", slot0 ? slot0 : "?");
 	} else {
-		bool done = cJSON_IsTrue(cJSON_GetObjectItem(first, "initial_replication_done"));
+		bool done = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(first, "initial_replication_done"));
 		c = sc_report_add(r, rules_id, done ? SC_CHECK_OK : SC_CHECK_WARN, "%s (slot %s) %s",
 				  replacing ? "new sync rules, replacing the active ones," : "the first sync rules",
 				  slot0 ? slot0 : "?",
@@ -358,15 +359,15 @@ static void rules_status(const cJSON *rules, bool active, bool replacing, sc_rep
 	/* Per connection of the rules: initial replication, lag, the slot. */
 	const cJSON *rc;
 	cJSON_ArrayForEach(rc, conns) {
-		const char *slot = cJSON_GetStringValue(cJSON_GetObjectItem(rc, "slot_name"));
+		const char *slot = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rc, "slot_name"));
 		char *id = make_id(active ? "service.replication" : "service.deploying.replication", slot, NULL);
 		sc_report_mark(r);
 		bool have_lag, have_safe, have_max;
 		double lag_b = num_or(rc, "replication_lag_bytes", &have_lag);
 		double safe = num_or(rc, "safe_wal_size", &have_safe);
 		double max = num_or(rc, "max_slot_wal_keep_size", &have_max);
-		const char *wal = cJSON_GetStringValue(cJSON_GetObjectItem(rc, "wal_status"));
-		bool done = cJSON_IsTrue(cJSON_GetObjectItem(rc, "initial_replication_done"));
+		const char *wal = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rc, "wal_status"));
+		bool done = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rc, "initial_replication_done"));
 		char *l = sc_format_size(have_lag ? (int64_t)lag_b : 0);
 		if (wal && strcmp(wal, "lost") == 0) {
 			c = sc_report_add(r, id, SC_CHECK_FAIL, "slot %s was invalidated (wal_status=lost): it cannot replicate any more",
@@ -390,6 +391,10 @@ static void rules_status(const cJSON *rules, bool active, bool replacing, sc_rep
 		cJSON *d = cJSON_Duplicate(rc, 1);
 		cJSON_DeleteItemFromObject(d, "tables");
 		sc_check_set_details(c, d);
+		if (have_lag)
+			sc_check_metric(c, "lag_bytes", lag_b, "B");
+		if (have_safe)
+			sc_check_metric(c, "safe_wal_size_bytes", safe, "B");
 		free(id);
 
 		/* The WAL budget, by the one rule the slot checks share. */
@@ -413,15 +418,15 @@ static void rules_status(const cJSON *rules, bool active, bool replacing, sc_rep
 
 		/* Tables with errors, one check a table. */
 		const cJSON *t;
-		cJSON_ArrayForEach(t, cJSON_GetObjectItem(rc, "tables")) {
-			if (!cJSON_GetArraySize(cJSON_GetObjectItem(t, "errors")))
+		cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(rc, "tables")) {
+			if (!cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(t, "errors")))
 				continue;
-			const char *schema = cJSON_GetStringValue(cJSON_GetObjectItem(t, "schema"));
-			const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(t, "name"));
+			const char *schema = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(t, "schema"));
+			const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(t, "name"));
 			char *tid = make_id(active ? "service.table" : "service.deploying.table", schema, name);
 			char *what = sc_xasprintf("table %s.%s", schema ? schema : "?", name ? name : "?");
 			err_group g = ERR_GROUP_INIT;
-			cJSON_ArrayForEach(e, cJSON_GetObjectItem(t, "errors"))
+			cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(t, "errors"))
 				group_add(&g, e);
 			sc_report_mark(r);
 			group_check(r, tid, &g, what, strstr(g.text.data, "publication")
@@ -497,14 +502,18 @@ static bool diagnostics(const sc_service_opts *o, sc_report *r)
 		return false;
 	}
 	bool deploying = false;
-	cJSON *j = cJSON_Parse(resp.body);
-	cJSON *d = cJSON_GetObjectItem(j, "data");
+	char why[160] = "";
+	cJSON *j = resp.body ? sc_json_parse(resp.body, resp.len, why, sizeof why) : NULL;
+	cJSON *d = cJSON_GetObjectItemCaseSensitive(j, "data");
 	if (resp.status == 401 || resp.status == 403) {
 		char *sum = summarize(&resp);
 		sc_check *c = sc_report_add(r, "service.diagnostics", SC_CHECK_FAIL, "the service refused the admin API token (HTTP %ld %s)",
 					    resp.status, sum);
 		sc_check_set_hint(c, "use one of the service config's api.tokens (the service answers the same for a wrong, a missing and a disabled token)");
 		free(sum);
+	} else if (resp.status == 200 && !j && why[0]) {
+		sc_check *c = sc_report_add(r, "service.diagnostics", SC_CHECK_FAIL, "diagnostics answered HTTP 200 with a body that is not JSON: %s", why);
+		sc_check_set_hint(c, "is --service the sync service's URL (POST /api/admin/v1/diagnostics), not a proxy's page?");
 	} else if (resp.status != 200 || !cJSON_IsObject(d)) {
 		char *sum = summarize(&resp);
 		sc_check *c = sc_report_add(r, "service.diagnostics", SC_CHECK_FAIL, "diagnostics answered HTTP %ld: %s", resp.status, sum);
@@ -513,15 +522,15 @@ static bool diagnostics(const sc_service_opts *o, sc_report *r)
 	} else {
 		sc_report_add(r, "service.diagnostics", SC_CHECK_OK, "read the service's diagnostics");
 		const cJSON *conn;
-		cJSON_ArrayForEach(conn, cJSON_GetObjectItem(d, "connections")) {
-			char *id = make_id("service.connection", cJSON_GetStringValue(cJSON_GetObjectItem(conn, "id")), NULL);
+		cJSON_ArrayForEach(conn, cJSON_GetObjectItemCaseSensitive(d, "connections")) {
+			char *id = make_id("service.connection", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(conn, "id")), NULL);
 			sc_report_mark(r);
 			err_group g = ERR_GROUP_INIT;
 			const cJSON *e;
-			cJSON_ArrayForEach(e, cJSON_GetObjectItem(conn, "errors"))
+			cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(conn, "errors"))
 				group_add(&g, e);
-			const char *uri = cJSON_GetStringValue(cJSON_GetObjectItem(conn, "postgres_uri"));
-			if (!cJSON_IsTrue(cJSON_GetObjectItem(conn, "connected"))) {
+			const char *uri = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(conn, "postgres_uri"));
+			if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(conn, "connected"))) {
 				sc_check *c = sc_report_add(r, id, SC_CHECK_FAIL, "the service cannot connect to its source database%s%s",
 							    g.any ? ": " : "", g.any ? g.text.data : "");
 				sc_check_set_hint(c, "check replication.connections in the service config, from the service's network; syncctl slots checks the database");
@@ -533,8 +542,8 @@ static bool diagnostics(const sc_service_opts *o, sc_report *r)
 			}
 			free(id);
 		}
-		cJSON *active = cJSON_GetObjectItem(d, "active_sync_rules");
-		cJSON *next = cJSON_GetObjectItem(d, "deploying_sync_rules");
+		cJSON *active = cJSON_GetObjectItemCaseSensitive(d, "active_sync_rules");
+		cJSON *next = cJSON_GetObjectItemCaseSensitive(d, "deploying_sync_rules");
 		deploying = cJSON_IsObject(next);
 		if (cJSON_IsObject(active)) {
 			rules_status(active, true, false, r);
@@ -704,7 +713,7 @@ static bool jwks_check(const char *jwks, int timeout_s, const char *id, sc_repor
 {
 	sc_report_mark(r);
 	sc_error err;
-	bool url = strncmp(jwks, "http://", 7) == 0 || strncmp(jwks, "https://", 8) == 0;
+	bool url = sc_is_http_url(jwks);
 	if (sc_token_load_jwks(jwks, timeout_s, out, &err) != 0) {
 		sc_check *c = sc_report_add(r, id, SC_CHECK_FAIL, "%s", err.message);
 		sc_check_set_hint(c, url ? "the backend must serve {\"keys\": [...]} there (syncctl token jwks builds it)"
@@ -786,14 +795,14 @@ static void token_check(const sc_backend_opts *o, const sc_keyset *ks, bool have
 					     : "see the backend's logs");
 		free(sum);
 	} else {
-		cJSON *j = cJSON_Parse(resp.body);
-		const char *token = cJSON_GetStringValue(cJSON_GetObjectItem(j, "token"));
+		cJSON *j = resp.body ? sc_json_parse(resp.body, resp.len, NULL, 0) : NULL;
+		const char *token = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "token"));
 		if (!token)
 			token = find_jwt(j);
-		const char *ps_url = cJSON_GetStringValue(cJSON_GetObjectItem(j, "powersync_url"));
+		const char *ps_url = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "powersync_url"));
 		const char *url_key = "powersync_url";
 		if (!ps_url) {
-			ps_url = cJSON_GetStringValue(cJSON_GetObjectItem(j, "endpoint"));
+			ps_url = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "endpoint"));
 			url_key = "endpoint";
 		}
 		if (!token) {

@@ -12,11 +12,6 @@
 #include "token.h"
 #include "util.h"
 
-bool sc_is_http_url(const char *s)
-{
-	return s && (strncasecmp(s, "http://", 7) == 0 || strncasecmp(s, "https://", 8) == 0);
-}
-
 static void warn(sc_settings *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void warn(sc_settings *s, const char *fmt, ...)
 {

@@ -71,7 +71,4 @@ void sc_settings_free(sc_settings *s);
  * the report's "settings". */
 cJSON *sc_settings_json(sc_config *c, const sc_settings *s);
 
-/* True for an http:// or https:// URL. */
-bool sc_is_http_url(const char *s);
-
 #endif

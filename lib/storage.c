@@ -5,9 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <mongoc/mongoc.h>
-
 #include "buf.h"
+#include "mongo.h"
 #include "netaddr.h"
 #include "pg.h"
 #include "util.h"
@@ -18,21 +17,9 @@
 #define KEEPALIVE_WARN_S (5 * 60)
 #define KEEPALIVE_FAIL_S (15 * 60)
 
-/* libmongoc's own log lines (such as its shared-memory counters warning at
- * start-up) would land on every command's stderr: they go to -v instead. */
-static void mongo_log(mongoc_log_level_t level, const char *domain, const char *message, void *data)
-{
-	(void)data;
-	if (level <= MONGOC_LOG_LEVEL_WARNING)
-		sc_log_verbose("%s: %s", domain, message);
-}
-
-void sc_storage_global_init(void)
-{
-	mongoc_log_set_handler(mongo_log, NULL);
-	mongoc_init();
-}
-void sc_storage_global_cleanup(void) { mongoc_cleanup(); }
+/* libmongoc is loaded when a MongoDB check first needs it (lib/mongo.h). */
+void sc_storage_global_init(void) { sc_mongo_prepare(); }
+void sc_storage_global_cleanup(void) { sc_mongo_unload(); }
 
 /* One replication stream as the service keeps it (a row of sync_rules, or
  * for storage version 3 a stream with the sync configs in question). */
@@ -225,6 +212,7 @@ static void check_keepalive(const sync_state *s, double now_ms, sc_report *r)
 		c = sc_report_add(r, "storage.keepalive", SC_CHECK_OK, "last replicated commit or keepalive %s ago", a_s);
 	}
 	sc_check_set_details(c, d);
+	sc_check_metric(c, "age_seconds", (double)age, "s");
 	free(a_s);
 }
 
@@ -529,6 +517,11 @@ static int mongo_sync_state(mongoc_client_t *client, const char *db, sync_state 
 static int check_mongo(const sc_storage_opts *o, sc_report *r, sc_error *err)
 {
 	sc_report_mark(r);
+	if (sc_mongo_load(err) != 0) {
+		sc_check *c = sc_report_add(r, "storage.connect", SC_CHECK_FAIL, "%s", err->message);
+		sc_check_set_hint(c, "apt-get install libmongoc-1.0-0");
+		return -1;
+	}
 	char why[700] = "";
 	mongoc_client_t *client = mongo_client(o->uri, o->timeout_s, why, sizeof why);
 	if (!client) {
@@ -759,14 +752,16 @@ int sc_storage_check(const sc_storage_opts *o, sc_report *r, sc_error *err)
 	return mongo ? check_mongo(o, r, err) : check_pg_storage(o, r, err);
 }
 
-int sc_storage_init_replica_set(const char *uri_s, int timeout_s, char *message, size_t msglen, int *exit_code)
+int sc_storage_init_replica_set(const char *uri_s, int timeout_s, char *message, size_t msglen, sc_error *err)
 {
 	char why[512] = "";
-	*exit_code = 0;
+	sc_error_clear(err);
+	message[0] = '\0';
+	if (sc_mongo_load(err) != 0)
+		return -1;
 	mongoc_client_t *client = mongo_client(uri_s, timeout_s, why, sizeof why);
 	if (!client) {
-		snprintf(message, msglen, "%s", why);
-		*exit_code = 2;
+		sc_error_set(err, SC_EXIT_USAGE, "%s", why);
 		return -1;
 	}
 	bson_t *cmd = BCON_NEW("hello", BCON_INT32(1));
@@ -774,8 +769,7 @@ int sc_storage_init_replica_set(const char *uri_s, int timeout_s, char *message,
 	bson_error_t berr;
 	int rc = -1;
 	if (!mongoc_client_command_simple(client, "admin", cmd, NULL, &reply, &berr)) {
-		snprintf(message, msglen, "cannot reach MongoDB within %d s: %.400s", timeout_s, berr.message);
-		*exit_code = 3;
+		sc_error_set(err, SC_EXIT_FAILED, "cannot reach MongoDB within %d s: %.400s", timeout_s, berr.message);
 		goto out;
 	}
 	if (bson_str(&reply, "setName")) {
@@ -784,9 +778,7 @@ int sc_storage_init_replica_set(const char *uri_s, int timeout_s, char *message,
 		goto out;
 	}
 	if (!bson_true(&reply, "isreplicaset")) {
-		snprintf(message, msglen, "mongod runs without a replica set name: restart it with --replSet rs0 first");
-		*exit_code = 1;
-		rc = -1;
+		sc_error_set(err, SC_EXIT_PROBLEM, "mongod runs without a replica set name: restart it with --replSet rs0 first");
 		goto out;
 	}
 	bson_destroy(&reply);
@@ -803,8 +795,7 @@ int sc_storage_init_replica_set(const char *uri_s, int timeout_s, char *message,
 	cmd = BCON_NEW("replSetInitiate", "{", "_id", BCON_UTF8(setname), "members", "[", "{", "_id", BCON_INT32(0),
 		       "host", BCON_UTF8(host), "}", "]", "}");
 	if (!mongoc_client_command_simple(client, "admin", cmd, NULL, &reply, &berr)) {
-		snprintf(message, msglen, "replSetInitiate failed: %.400s", berr.message);
-		*exit_code = 1;
+		sc_error_set(err, SC_EXIT_PROBLEM, "replSetInitiate failed: %.400s", berr.message);
 		goto out;
 	}
 	snprintf(message, msglen, "initiated replica set %s with one member, %s", setname, host);

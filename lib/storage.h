@@ -31,7 +31,8 @@ int sc_storage_check(const sc_storage_opts *o, sc_report *r, sc_error *err);
 
 /* Initiates a single-member replica set when the server runs with a
  * replica set name but was never initiated. 0 done, 1 nothing to do
- * (message says why), -1 error. */
-int sc_storage_init_replica_set(const char *uri, int timeout_s, char *message, size_t msglen, int *exit_code);
+ * (message says what was done, or why nothing), -1 err set (2 a bad URI,
+ * 3 out of reach, 1 a server that cannot be initiated). */
+int sc_storage_init_replica_set(const char *uri, int timeout_s, char *message, size_t msglen, sc_error *err);
 
 #endif

@@ -26,14 +26,9 @@ void sc_format_time_utc(long long t, char out[32])
 	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static bool is_url(const char *s)
-{
-	return strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0;
-}
-
 int sc_token_load_jwks(const char *source, int timeout_s, sc_keyset *out, sc_error *err)
 {
-	if (!is_url(source)) {
+	if (!sc_is_http_url(source)) {
 		size_t len;
 		char *text = sc_read_file(source, MAX_JWKS_BYTES, &len, "JWKS file", err);
 		if (!text)

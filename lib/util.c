@@ -288,3 +288,8 @@ int sc_line_of_offset(const char *text, size_t offset, int *column_out)
 		*column_out = col;
 	return line;
 }
+
+bool sc_is_http_url(const char *s)
+{
+	return s && (strncasecmp(s, "http://", 7) == 0 || strncasecmp(s, "https://", 8) == 0);
+}

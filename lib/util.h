@@ -41,6 +41,10 @@ char *sc_format_age(double seconds);
  * URI (scheme://user:secret@host) and password=... in a query string or a
  * keyword/value connection string. Never fails. */
 char *sc_redact_secrets(const char *uri);
+
+/* True for an http:// or https:// URL (the scheme in any case, as URLs
+ * have it): the one test of "is this a URL or a file" everywhere. */
+bool sc_is_http_url(const char *s);
 /* A copy of `text` in which every occurrence of `secret` (if non-empty) is
  * replaced by ***. */
 char *sc_scrub(const char *text, const char *secret);

@@ -5,11 +5,12 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <libpq-fe.h>
-#include <mongoc/mongoc.h>
 #include <openssl/crypto.h>
 #include <pg_query.h>
 #include <sqlite3.h>
 #include <yaml.h>
+
+#include "mongo.h"
 
 size_t sc_library_versions(sc_libversion *out, size_t max)
 {
@@ -27,7 +28,12 @@ size_t sc_library_versions(sc_libversion *out, size_t max)
 	ADD("libcurl", "%s", curl_version_info(CURLVERSION_NOW)->version);
 	ADD("OpenSSL", "%s", OpenSSL_version(OPENSSL_VERSION_STRING));
 	ADD("cJSON", "%s", cJSON_Version());
-	ADD("libmongoc", "%s", mongoc_get_version());
+	/* Loaded for the asking (lib/mongo.h). */
+	sc_error e;
+	if (sc_mongo_load(&e) == 0)
+		ADD("libmongoc", "%s", mongoc_get_version());
+	else
+		ADD("libmongoc", "not loaded: %.200s", e.message);
 	ADD("libyaml", "%s", yaml_get_version_string());
 	ADD("SQLite", "%s", sqlite3_libversion());
 	ADD("libpg_query", "%s (Postgres parser)", PG_VERSION);

@@ -7,7 +7,7 @@
 
 typedef struct sc_libversion {
 	const char *name;
-	char version[64];
+	char version[256];
 } sc_libversion;
 
 /* Fills up to max entries; returns how many. */

@@ -432,6 +432,174 @@ static int send_probe(stream *s, sc_pg *pg, sc_error *err)
 	return sc_pg_command(pg, "SELECT pg_logical_emit_message(true, '" PROBE_PREFIX "', $1)", 1, p, err);
 }
 
+/* Phase 1: a temporary slot (it goes with the session, whatever way that
+ * ends; its name never collides with the service's powersync_* slots),
+ * then START_REPLICATION on it. A refusal by a live server is a problem
+ * found (exit 1), a lost connection could-not (3). */
+static int start_stream(sc_pg *pg, const sc_watch_opts *o, sc_watch_stats *stats, sc_error *err)
+{
+	char *sql = sc_xasprintf("CREATE_REPLICATION_SLOT %s TEMPORARY LOGICAL pgoutput NOEXPORT_SNAPSHOT", stats->slot);
+	PGresult *res = sc_pg_simple(pg, sql, err);
+	free(sql);
+	if (!res)
+		goto refused;
+	PQclear(res);
+
+	char *ident = PQescapeIdentifier(pg->conn, o->publication, strlen(o->publication));
+	char *lit = ident ? PQescapeLiteral(pg->conn, ident, strlen(ident)) : NULL;
+	sql = sc_xasprintf("START_REPLICATION SLOT %s LOGICAL 0/0 (proto_version '1', publication_names %s%s)",
+			   stats->slot, lit ? lit : "''", pg->server_version >= PROBE_MIN_VERSION ? ", messages 'true'" : "");
+	PQfreemem(ident);
+	PQfreemem(lit);
+	res = sc_pg_simple(pg, sql, err);
+	free(sql);
+	if (!res)
+		goto refused;
+	bool copying = PQresultStatus(res) == PGRES_COPY_BOTH;
+	PQclear(res);
+	if (!copying) {
+		sc_error_set(err, SC_EXIT_FAILED, "the server did not start streaming");
+		return -1;
+	}
+	return 0;
+refused:
+	if (pg->conn && PQstatus(pg->conn) == CONNECTION_OK)
+		err->code = SC_EXIT_PROBLEM;
+	return -1;
+}
+
+/* One CopyData message: XLogData ('w') to the decoder, a keepalive ('k')
+ * answered when the server asks. -1: the connection is lost. */
+static int copy_data(stream *s, PGconn *conn, const char *buf, int n, double *last_status)
+{
+	rd r = { (const unsigned char *)buf, (size_t)n, false };
+	char kind = (char)rd_u(&r, 1);
+	if (kind == 'w') {
+		rd_u(&r, 8);
+		uint64_t wal_end = rd_u(&r, 8);
+		rd_u(&r, 8);
+		if (wal_end > s->received)
+			s->received = wal_end;
+		if (!r.bad)
+			handle_message(s, r.p, r.left);
+	} else if (kind == 'k') {
+		uint64_t wal_end = rd_u(&r, 8);
+		rd_u(&r, 8);
+		bool reply = rd_u(&r, 1) != 0;
+		/* Outside a transaction everything up to here is handled. */
+		if (!s->in_txn && wal_end > s->pending)
+			s->pending = wal_end;
+		if (reply) {
+			if (send_status(s, conn, false) != 0)
+				return -1;
+			*last_status = sc_now_ms();
+		}
+	}
+	return 0;
+}
+
+/* How long the loop may sleep: until the next status, probe or the end of
+ * --duration, and at most 200 ms, so signals are polled 5 times a second. */
+static int wait_ms(const stream *s, double now, double start, double next_probe)
+{
+	const sc_watch_opts *o = s->o;
+	double wait = STATUS_EVERY_MS;
+	if (o->probe && !s->probe_waiting)
+		wait = next_probe - now;
+	if (o->duration_s > 0 && start + o->duration_s * 1000.0 - now < wait)
+		wait = start + o->duration_s * 1000.0 - now;
+	return wait < 0 ? 0 : wait > 200 ? 200 : (int)wait;
+}
+
+enum { STREAM_ENDED = 0, STREAM_FAILED = -1, STREAM_LOST = -2 };
+
+/* Phase 2: stream until a signal, --duration, --count (s->done) or the
+ * server ends it; probes and status updates on their timers. */
+static int stream_loop(stream *s, sc_pg *pg, sc_pg *probe_pg, sc_error *err)
+{
+	const sc_watch_opts *o = s->o;
+	PGconn *conn = pg->conn;
+	int fd = PQsocket(conn);
+	double start = sc_now_ms(), last_status = start, next_probe = start, last_heard = start;
+	for (;;) {
+		if (o->stop && *o->stop) {
+			s->stats->stopped_by = "signal";
+			return STREAM_ENDED;
+		}
+		if (s->done)
+			return STREAM_ENDED;
+		double now = sc_now_ms();
+		if (o->duration_s > 0 && now - start >= o->duration_s * 1000.0) {
+			s->stats->stopped_by = "duration";
+			return STREAM_ENDED;
+		}
+		if (o->probe && !s->probe_waiting && now >= next_probe) {
+			if (send_probe(s, probe_pg, err) != 0)
+				return STREAM_FAILED;
+			next_probe = now + o->interval_s * 1000.0;
+		}
+		if (now - last_status >= STATUS_EVERY_MS) {
+			if (send_status(s, conn, false) != 0)
+				return STREAM_LOST;
+			last_status = now;
+		}
+		char *buf = NULL;
+		int n = PQgetCopyData(conn, &buf, 1);
+		if (n == 0) {
+			/* Nothing buffered: wait for the socket, a timer, or a signal. */
+			struct pollfd pfd = { .fd = fd, .events = POLLIN };
+			int pr = poll(&pfd, 1, wait_ms(s, now, start, next_probe));
+			if ((pr < 0 && errno != EINTR) || (pr > 0 && !PQconsumeInput(conn)))
+				return STREAM_LOST;
+			/* A server that says nothing for this long is gone (its
+			 * keepalives come every wal_sender_timeout / 2). */
+			if (sc_now_ms() - last_heard > 120000.0) {
+				sc_error_set(err, SC_EXIT_FAILED, "%s sent nothing for 120 s", pg->display);
+				return STREAM_FAILED;
+			}
+			continue;
+		}
+		if (n == -1)
+			return STREAM_ENDED; /* the server ended the stream */
+		if (n < 0)
+			return STREAM_LOST;
+		last_heard = sc_now_ms();
+		int crc = copy_data(s, conn, buf, n, &last_status);
+		PQfreemem(buf);
+		if (crc != 0)
+			return STREAM_LOST;
+	}
+}
+
+/* Phase 3: report what was printed, then end the stream cleanly: after
+ * PQputCopyEnd, read until -1 (within --timeout) before the results. */
+static void end_stream(stream *s, PGconn *conn)
+{
+	send_status(s, conn, false);
+	if (PQputCopyEnd(conn, NULL) != 1)
+		return;
+	int fd = PQsocket(conn);
+	double deadline = sc_now_ms() + s->o->timeout_s * 1000.0;
+	for (;;) {
+		char *buf = NULL;
+		int n = PQgetCopyData(conn, &buf, 1);
+		if (buf)
+			PQfreemem(buf);
+		if (n == -1 || n == -2)
+			break;
+		if (n == 0) {
+			if (sc_now_ms() > deadline)
+				break;
+			struct pollfd pfd = { .fd = fd, .events = POLLIN };
+			if (poll(&pfd, 1, 100) > 0 && !PQconsumeInput(conn))
+				break;
+		}
+	}
+	PGresult *x;
+	while ((x = PQgetResult(conn)) != NULL)
+		PQclear(x);
+}
+
 int sc_watch_run(const char *conninfo, const char *what, const sc_watch_opts *o,
 		 const sc_watch_callbacks *cb, sc_watch_stats *stats, sc_error *err)
 {
@@ -442,6 +610,7 @@ int sc_watch_run(const char *conninfo, const char *what, const sc_watch_opts *o,
 	s.cb = cb;
 	s.stats = stats;
 	s.pid = getpid();
+	snprintf(stats->slot, sizeof stats->slot, "syncctl_watch_%ld", (long)s.pid);
 	int rc = -1;
 	sc_pg *probe_pg = NULL;
 	sc_pg *pg = sc_pg_connect_replication(conninfo, what, o->timeout_s, err);
@@ -455,161 +624,21 @@ int sc_watch_run(const char *conninfo, const char *what, const sc_watch_opts *o,
 	}
 	if (o->probe && !(probe_pg = sc_pg_connect(conninfo, what, o->timeout_s, err)))
 		goto out;
-
-	/* A temporary slot goes with the session, whatever way it ends; its name
-	 * never collides with the service's powersync_* slots. */
-	snprintf(stats->slot, sizeof stats->slot, "syncctl_watch_%ld", (long)s.pid);
-	char *sql = sc_xasprintf("CREATE_REPLICATION_SLOT %s TEMPORARY LOGICAL pgoutput NOEXPORT_SNAPSHOT", stats->slot);
-	PGresult *res = sc_pg_simple(pg, sql, err);
-	free(sql);
-	if (!res) {
-		if (pg->conn && PQstatus(pg->conn) == CONNECTION_OK)
-			err->code = SC_EXIT_PROBLEM;
+	if (start_stream(pg, o, stats, err) != 0)
+		goto out;
+	int sr = stream_loop(&s, pg, probe_pg, err);
+	if (sr == STREAM_LOST) {
+		char *m = sc_pg_clean_message(pg, PQerrorMessage(pg->conn));
+		sc_error_set(err, SC_EXIT_FAILED, "lost the replication stream from %s: %s", pg->display, m);
+		free(m);
 		goto out;
 	}
-	PQclear(res);
-
-	char *ident = PQescapeIdentifier(pg->conn, o->publication, strlen(o->publication));
-	char *lit = ident ? PQescapeLiteral(pg->conn, ident, strlen(ident)) : NULL;
-	sql = sc_xasprintf("START_REPLICATION SLOT %s LOGICAL 0/0 (proto_version '1', publication_names %s%s)",
-			   stats->slot, lit ? lit : "''", pg->server_version >= PROBE_MIN_VERSION ? ", messages 'true'" : "");
-	PQfreemem(ident);
-	PQfreemem(lit);
-	res = sc_pg_simple(pg, sql, err);
-	free(sql);
-	if (!res) {
-		if (pg->conn && PQstatus(pg->conn) == CONNECTION_OK)
-			err->code = SC_EXIT_PROBLEM;
+	if (sr == STREAM_FAILED)
 		goto out;
-	}
-	bool copying = PQresultStatus(res) == PGRES_COPY_BOTH;
-	PQclear(res);
-	if (!copying) {
-		sc_error_set(err, SC_EXIT_FAILED, "the server did not start streaming");
-		goto out;
-	}
-
-	PGconn *conn = pg->conn;
-	int fd = PQsocket(conn);
-	double start = sc_now_ms(), last_status = start, next_probe = start;
-	double last_heard = start;
-	for (;;) {
-		if (o->stop && *o->stop) {
-			stats->stopped_by = "signal";
-			break;
-		}
-		if (s.done)
-			break;
-		double now = sc_now_ms();
-		if (o->duration_s > 0 && now - start >= o->duration_s * 1000.0) {
-			stats->stopped_by = "duration";
-			break;
-		}
-		if (o->probe && !s.probe_waiting && now >= next_probe) {
-			if (send_probe(&s, probe_pg, err) != 0)
-				goto out;
-			next_probe = now + o->interval_s * 1000.0;
-		}
-		if (now - last_status >= STATUS_EVERY_MS) {
-			if (send_status(&s, conn, false) != 0)
-				goto lost;
-			last_status = now;
-		}
-		char *buf = NULL;
-		int n = PQgetCopyData(conn, &buf, 1);
-		if (n == 0) {
-			/* Nothing buffered: wait for the socket, a timer, or a signal. */
-			double wait = STATUS_EVERY_MS;
-			if (o->probe && !s.probe_waiting)
-				wait = next_probe - now;
-			if (o->duration_s > 0) {
-				double left = start + o->duration_s * 1000.0 - now;
-				if (left < wait)
-					wait = left;
-			}
-			if (wait < 0)
-				wait = 0;
-			if (wait > 200)
-				wait = 200; /* signals are polled at least 5 times a second */
-			struct pollfd pfd = { .fd = fd, .events = POLLIN };
-			int pr = poll(&pfd, 1, (int)wait);
-			if (pr < 0 && errno != EINTR)
-				goto lost;
-			if (pr > 0 && !PQconsumeInput(conn))
-				goto lost;
-			/* A server that says nothing for this long is gone (its
-			 * keepalives come every wal_sender_timeout / 2). */
-			if (sc_now_ms() - last_heard > 120000.0) {
-				sc_error_set(err, SC_EXIT_FAILED, "%s sent nothing for 120 s", pg->display);
-				goto out;
-			}
-			continue;
-		}
-		if (n == -1)
-			break; /* the server ended the stream */
-		if (n < 0)
-			goto lost;
-		last_heard = sc_now_ms();
-		rd r = { (const unsigned char *)buf, (size_t)n, false };
-		char kind = (char)rd_u(&r, 1);
-		if (kind == 'w') {
-			rd_u(&r, 8);
-			uint64_t wal_end = rd_u(&r, 8);
-			rd_u(&r, 8);
-			if (wal_end > s.received)
-				s.received = wal_end;
-			if (!r.bad)
-				handle_message(&s, r.p, r.left);
-		} else if (kind == 'k') {
-			uint64_t wal_end = rd_u(&r, 8);
-			rd_u(&r, 8);
-			bool reply = rd_u(&r, 1) != 0;
-			/* Outside a transaction everything up to here is handled. */
-			if (!s.in_txn && wal_end > s.pending)
-				s.pending = wal_end;
-			if (reply) {
-				if (send_status(&s, conn, false) != 0) {
-					PQfreemem(buf);
-					goto lost;
-				}
-				last_status = sc_now_ms();
-			}
-		}
-		PQfreemem(buf);
-	}
 	if (!stats->stopped_by)
 		stats->stopped_by = "server";
-	/* Report what was printed, then end the stream cleanly: after
-	 * PQputCopyEnd, read until -1 before asking for the result. */
-	send_status(&s, conn, false);
-	if (PQputCopyEnd(conn, NULL) == 1) {
-		double deadline = sc_now_ms() + o->timeout_s * 1000.0;
-		for (;;) {
-			char *buf = NULL;
-			int n = PQgetCopyData(conn, &buf, 1);
-			if (buf)
-				PQfreemem(buf);
-			if (n == -1 || n == -2)
-				break;
-			if (n == 0) {
-				if (sc_now_ms() > deadline)
-					break;
-				struct pollfd pfd = { .fd = fd, .events = POLLIN };
-				if (poll(&pfd, 1, 100) > 0 && !PQconsumeInput(conn))
-					break;
-			}
-		}
-		PGresult *x;
-		while ((x = PQgetResult(conn)) != NULL)
-			PQclear(x);
-	}
+	end_stream(&s, pg->conn);
 	rc = 0;
-	goto out;
-lost: {
-	char *m = sc_pg_clean_message(pg, PQerrorMessage(conn));
-	sc_error_set(err, SC_EXIT_FAILED, "lost the replication stream from %s: %s", pg->display, m);
-	free(m);
-}
 out:
 	for (size_t i = 0; i < s.nrels; i++)
 		relation_free(&s.rels[i]);

@@ -10,6 +10,7 @@ packages=(
 	postgresql-15 postgresql-client-15
 	scdoc bash-completion zsh fish bats parallel libcmocka-dev python3 perl
 	clang libclang-rt-14-dev python3-jwcrypto python3-mockupdb openssl bc
+	prometheus
 )
 
 # Node.js and npm run the reference implementations the conformance tests

@@ -19,18 +19,7 @@ count_tap() {
 	failed=$((failed + f))
 }
 
-# libmongoc keeps counters in /dev/shm/mongoc-PID and removes them at exit;
-# a process that is killed (the tests SIGKILL some on purpose) leaves its
-# segment, and a later process given the same PID then warns on stderr at
-# start-up. Segments of processes that are gone are removed before and after.
-clean_shm() {
-	for f in /dev/shm/mongoc-*; do
-		[ -e "$f" ] || continue
-		kill -0 "${f##*-}" 2>/dev/null || rm -f "$f"
-	done
-}
-clean_shm
-trap 'rm -f "$log"; clean_shm' EXIT
+trap 'rm -f "$log"' EXIT
 
 export ASAN_OPTIONS=detect_leaks=1:exitcode=99:fast_unwind_on_malloc=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=98

@@ -151,13 +151,16 @@ db_state() {
 	[ "$(q "$URI" -c "SELECT string_agg(tablename, '|' ORDER BY tablename) FROM pg_publication_tables WHERE pubname = 'narrow'")" = "Odd; Name|lists" ]
 }
 
-@test "on a wal_level=replica server schema init warns that wal_level needs a restart" {
+@test "on a wal_level=replica server schema init applies what it can and fails pg.wal_level as slots does" {
 	sc schema init --db "$REPLICA_URI" --json
-	expect_status 0
-	[ "$(check_field pg.wal_level status)" = warn ]
-	[ "$(check_field pg.wal_level hint)" = "ALTER SYSTEM SET wal_level = logical; then restart Postgres" ]
-	sc schema init --db "$REPLICA_URI" --strict
 	expect_status 1
+	[ "$(check_field pg.wal_level status)" = fail ]
+	[ "$(check_field pg.wal_level message)" = "wal_level is replica; logical replication needs logical" ]
+	[ "$(check_field pg.wal_level hint)" = "ALTER SYSTEM SET wal_level = logical; then restart Postgres" ]
+	[ "$(q "$REPLICA_URI" -c "SELECT count(*) FROM pg_publication WHERE pubname = 'powersync'")" = 1 ]
+	sc slots --db "$REPLICA_URI" --json
+	[ "$(check_field pg.wal_level status)" = fail ]
+	[ "$(check_field pg.wal_level message)" = "wal_level is replica; logical replication needs logical" ]
 }
 
 @test "an unreadable SQL file is exit 2 naming it" {

@@ -166,5 +166,5 @@ setup() {
 @test "--timeout rejects a non-number (exit 2)" {
 	sc slots --timeout soon
 	expect_status 2
-	[[ "$stderr" == *"--timeout takes whole seconds"* ]]
+	[ "$stderr" = "syncctl slots: --timeout takes a whole number from 1 to 86400, not 'soon' (see 'syncctl slots --help')" ]
 }

@@ -64,7 +64,7 @@ start_backend() {
 	MPID=$SPID
 	MPORT=$PORT
 	SPID=
-	for _ in $(seq 100); do [ -s "$W/hport" ] && break; sleep 0.05; done
+	for _ in $(seq 400); do [ -s "$W/hport" ] && break; sleep 0.05; done
 	HPORT=$(cat "$W/hport")
 }
 
@@ -189,7 +189,9 @@ setting() { json_get "d['settings']['$1']['$2']"; }
 	# test certificate for another name it fails, and says why.
 	[ "$(setting sslmode value)" = verify-full ]
 	[ "$(check_field pg.connect status)" = fail ]
-	[[ "$(check_field pg.connect hint)" == "the service config sets no sslmode, so the service (and syncctl) connect with verify-full;"* ]]
+	hint=$(check_field pg.connect hint)
+	[[ "$hint" == "the service config sets no sslmode, so the service (and syncctl) connect with verify-full;"* ]] ||
+		{ echo "pg.connect: $(check_field pg.connect message); hint: $hint" >&2; false; }
 	[ "$(json_get "d['settings']['signing_key']['origin']")" = "an HS key of client_auth.jwks in the service config" ]
 	[ "$(json_get "d['settings']['signing_key']['kid']")" = local-dev-key ]
 }
@@ -358,7 +360,7 @@ cfg_pg() { # cfg_pg FILE EXTRA-YAML...: a Postgres source
 @test "client_auth: a jwks_uri list (each checked), inline jwks, supabase with a db.<ref>.supabase.co source and its secret" {
 	$PY "$ROOT/tests/lib/httpd.py" "$T/www" >"$W/hport" &
 	HPID=$!
-	for _ in $(seq 100); do [ -s "$W/hport" ] && break; sleep 0.05; done
+	for _ in $(seq 400); do [ -s "$W/hport" ] && break; sleep 0.05; done
 	HPORT=$(cat "$W/hport")
 	cat >"$W/c.yaml" <<-YAML
 		storage: {type: mongodb, uri: "mongodb://m/ps"}
@@ -395,7 +397,7 @@ cfg_pg() { # cfg_pg FILE EXTRA-YAML...: a Postgres source
 	[ "$(check_field config.client_auth.jwks_uri.0 status)" = fail ]
 	$PY "$ROOT/tests/lib/httpd.py" "$T/www" >"$W/hport" &
 	HPID=$!
-	for _ in $(seq 100); do [ -s "$W/hport" ] && break; sleep 0.05; done
+	for _ in $(seq 400); do [ -s "$W/hport" ] && break; sleep 0.05; done
 	HPORT=$(cat "$W/hport")
 	printf 'storage: {type: mongodb, uri: "mongodb://m/ps"}\nclient_auth:\n  block_local_jwks: true\n  jwks_uri: http://demo-backend:6060/api/auth/keys\n  audience: [a]\n' >"$W/c.yaml"
 	sc doctor --only auth --powersync-config "$W/c.yaml" --resolve "demo-backend:6060=127.0.0.1:$HPORT" --json

@@ -89,7 +89,7 @@ messages() {
 	for alg in $ALGS; do
 		token=$("$SYNCCTL" token mint --key "$K/$alg.pem" --alg "$alg" --kid "sc-$alg" --sub "user-$alg" --aud p)
 		run jose verify "$token" "$K/$alg.jwks" p
-		[ "$output" = "ok user-$alg" ] || { echo "jose: $alg: $output" >&2; false; }
+		[ "$output" = "ok user-$alg" ] || { echo "jose: $alg: exit $status: $output (token: $token)" >&2; false; }
 		run $PYTHON "$JWCRYPTO" verify "$token" "$K/$alg.jwks" p
 		[ "$output" = "ok user-$alg" ] || { echo "jwcrypto: $alg: $output" >&2; false; }
 	done

@@ -32,7 +32,7 @@ watch_slots() {
 watch_start() {
 	"$SYNCCTL" watch --db "$URI" --format json "$@" >"$W/out" 2>"$W/err" &
 	WPID=$!
-	for _ in $(seq 200); do
+	for _ in $(seq 400); do
 		[ "$(q "$URI" -c "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'syncctl_watch_$WPID' AND active")" = 1 ] && return 0
 		kill -0 "$WPID" 2>/dev/null || break
 		sleep 0.05

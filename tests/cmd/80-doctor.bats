@@ -75,7 +75,7 @@ teardown() {
 	h1=$!
 	$PY "$ROOT/tests/lib/blackhole.py" 30 >"$W/hole2" &
 	h2=$!
-	for _ in $(seq 100); do [ -s "$W/hole1" ] && [ -s "$W/hole2" ] && break; sleep 0.05; done
+	for _ in $(seq 400); do [ -s "$W/hole1" ] && [ -s "$W/hole2" ] && break; sleep 0.05; done
 	p1=$(cat "$W/hole1")
 	p2=$(cat "$W/hole2")
 	start=$(date +%s%N)

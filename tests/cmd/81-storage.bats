@@ -277,7 +277,8 @@ pg_row() { # id state slot snapshot_done fatal keepalive_age checkpoint_age
 	[ "$(check_field storage.sync_rules message)" = "sync rules #2 ERRORED: Replication slot powersync_1_a3f2 is missing; clients are still served from them, but nothing replicates" ]
 	[ "$(check_field storage.deploying message)" = "sync rules #3 (slot powersync_2_5b1c), replacing #2 (ERRORED), are in their initial replication: 1 of 2 tables copied, 300 of ~800 rows of the tables still copying" ]
 	[ "$(check_field storage.keepalive status)" = warn ]
-	[[ "$(check_field storage.keepalive message)" == "No replicated commit in more than 40"[01]"s "* ]]
+	# Written 400 s back; a loaded machine may take a few seconds more to ask.
+	[[ "$(check_field storage.keepalive message)" =~ ^"No replicated commit in more than 40"[0-9]"s " ]]
 	[ "$(check_field storage.deploying.slot status)" = ok ]
 }
 

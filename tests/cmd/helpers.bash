@@ -77,8 +77,10 @@ start_server() {
 	shift
 	$PY "$ROOT/tests/lib/$script" "$@" >"$BATS_TEST_TMPDIR/port" 2>"$BATS_TEST_TMPDIR/server.err" &
 	SPID=$!
-	for _ in $(seq 100); do
+	# Up to 20 s: python3 with its imports starts slowly on a loaded machine.
+	for _ in $(seq 400); do
 		[ -s "$BATS_TEST_TMPDIR/port" ] && break
+		kill -0 "$SPID" 2>/dev/null || break
 		sleep 0.05
 	done
 	PORT=$(head -1 "$BATS_TEST_TMPDIR/port")

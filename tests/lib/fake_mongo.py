@@ -56,6 +56,10 @@ state = {"mode": args.mode}
 NOW = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
 
 
+def now():
+    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+
+
 def ago(seconds):
     return None if seconds is None else NOW - datetime.timedelta(seconds=seconds)
 
@@ -180,7 +184,7 @@ def scenario(name):
     return s
 
 
-COLLECTIONS = scenario(args.scenario)
+scenario(args.scenario)  # an unknown scenario fails at start
 FAILURES = {}
 for f in args.fail:
     cmd, code, msg = f.split(":", 2)
@@ -263,7 +267,11 @@ def reply(req):
     if name == "find":
         db = req.doc.get("$db", "x")
         coll = req.doc["find"]
-        docs = COLLECTIONS.get(coll, []) if db == args.database else []
+        # Ages are of the moment of the request, so a loaded machine does
+        # not make "5 s ago" six.
+        global NOW
+        NOW = now()
+        docs = scenario(args.scenario).get(coll, []) if db == args.database else []
         docs = [d for d in docs if matches(d, req.doc.get("filter", {}))]
         for key, direction in reversed(list((req.doc.get("sort") or {}).items())):
             docs.sort(key=lambda d: get_path(d, key)[:1], reverse=direction < 0)

@@ -1,4 +1,5 @@
 /* Unit tests: the report model and its renderers. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -128,10 +129,13 @@ static void nagios_status_line_perfdata_and_codes(void **state)
 	free(s);
 	sc_report_add(&r, "it's odd=1", SC_CHECK_FAIL, "bad\nline");
 	sc_check_metric(&r.checks[2], "rows", 3, "");
+	sc_check_metric(&r.checks[2], "safe_bytes", 858993459.2, "B");
+	sc_check_metric(&r.checks[2], "nan", NAN, "");
 	s = sc_report_render_nagios(&r, false, &code);
 	assert_int_equal(code, 2);
 	assert_non_null(strstr(s, "SYNCCTL CRITICAL - 1 failed: it's odd=1 bad line |"));
 	assert_non_null(strstr(s, " 'it''s odd_1_rows'=3;;; "));
+	assert_non_null(strstr(s, " 'it''s odd_1_safe_bytes'=858993459.200B;;; 'it''s odd_1_nan'=U;;; "));
 	free(s);
 	sc_report_free(&r);
 	sc_report_init(&r);
@@ -155,13 +159,20 @@ static void prometheus_exposition_escapes_labels(void **state)
 	c->group = "source";
 	sc_check_metric(c, "retained_bytes", 2048, "B");
 	sc_report_add(&r, "b", SC_CHECK_SKIP, "y");
-	char *s = sc_report_render_prometheus(&r, "slots", 1700000000.5);
+	sc_check_metric(&r.checks[1], "ratio", 0.25, "");
+	sc_check_metric(&r.checks[1], "unknown_value", NAN, "");
+	sc_check_metric(&r.checks[1], "big", INFINITY, "");
+	char *s = sc_report_render_prometheus(&r, "slots", 1700000000.5, 1);
 	assert_non_null(strstr(s, "# TYPE syncctl_check_status gauge\n"));
 	assert_non_null(strstr(s, "syncctl_check_status{check=\"pg.slot.\\\"q\\\\\",group=\"source\"} 2\n"));
 	assert_non_null(strstr(s, "syncctl_check_status{check=\"b\",group=\"slots\"} 3\n"));
 	assert_non_null(strstr(s, "# TYPE syncctl_retained_bytes gauge\nsyncctl_retained_bytes{check=\"pg.slot.\\\"q\\\\\",group=\"source\"} 2048\n"));
 	assert_non_null(strstr(s, "syncctl_status{command=\"slots\"} 2\n"));
 	assert_non_null(strstr(s, "syncctl_run_timestamp_seconds{command=\"slots\"} 1700000000.500\n"));
+	assert_non_null(strstr(s, "syncctl_exit_code{command=\"slots\"} 1\n"));
+	assert_non_null(strstr(s, "syncctl_ratio{check=\"b\",group=\"slots\"} 0.25\n"));
+	assert_non_null(strstr(s, "syncctl_unknown_value{check=\"b\",group=\"slots\"} NaN\n"));
+	assert_non_null(strstr(s, "syncctl_big{check=\"b\",group=\"slots\"} +Inf\n"));
 	free(s);
 	sc_report_free(&r);
 }
