@@ -16,6 +16,8 @@ typedef struct {
 	sc_ts_opts ts;
 	sc_list tables, tenants, key;
 	char *key_text;
+	const char *tenant_file;     /* --tenant-file: one ID a line */
+	char *tenant_text;           /* its contents, split in place */
 	const char *max_delete;      /* --max-delete N|P%|N,P% */
 	const char *restore;         /* --restore RUN_ID */
 	long keep_deleted;           /* --keep-deleted DAYS; -1: not given */
@@ -49,6 +51,9 @@ static const sc_opt opts[] = {
 	OPT_STRING(ts_cli, "tenant-column", 0, ts.tenant_column, "COL", "the column --tenant matches (default tenant_id; else a one-column key)", .nonempty = true),
 	OPT_LIST(ts_cli, "tenant", 0, tenants, "ID", "only rows of this tenant (repeatable)",
 		 .doc = "An ID is data: quotes, semicolons and any UTF-8 are matched as they are."),
+	OPT_FILE(ts_cli, "tenant-file", 0, tenant_file, "FILE", "only rows of the tenants in FILE, one ID a line",
+		 .doc = "Each line is an ID as it is (a trailing CR is dropped; empty lines are skipped); with *--tenant*, both count. "
+			"A file without an ID is a usage error (exit 2): an empty list would widen the scope to every row."),
 	OPT_ENUM(ts_cli, "conflict", 0, ts.conflict, "POLICY", "skip newer local remote", "both: skip (default), newer, local or remote"),
 	OPT_STRING(ts_cli, "updated-column", 0, ts.updated_column, "COL", "--conflict newer: the column compared (default updated_at)", .nonempty = true),
 	OPT_CALL(ts_cli, "key", 0, key, "COL,..", key_opt, "match rows by these columns instead of the primary key",
@@ -114,6 +119,37 @@ static bool is_uuid(const char *s)
 		if (shape[i] == '-' ? s[i] != '-' : !strchr("0123456789abcdefABCDEF", s[i]))
 			return false;
 	return true;
+}
+
+/* --tenant-file: one ID a line, added to --tenant's. A file with none is
+ * refused: an empty scope would be every row. */
+static int read_tenant_file(ts_cli *c)
+{
+	sc_ctx *ctx = c->ctx;
+	sc_error err;
+	sc_error_clear(&err);
+	size_t len = 0;
+	c->tenant_text = sc_read_file(c->tenant_file, (size_t)256 << 20, &len, "--tenant-file", &err);
+	if (!c->tenant_text)
+		return sc_cli_fail(ctx, &err);
+	size_t before = c->tenants.n, line = 1;
+	for (char *p = c->tenant_text, *end = c->tenant_text + len; p < end; line++) {
+		char *nl = memchr(p, '\n', (size_t)(end - p));
+		char *e = nl ? nl : end;
+		if (memchr(p, '\0', (size_t)(e - p)))
+			return sc_cli_usage_error(ctx, "--tenant-file %s: line %zu has a NUL byte, which no tenant ID can hold",
+						  c->tenant_file, line);
+		*e = '\0';
+		if (e > p && e[-1] == '\r')
+			e[-1] = '\0';
+		if (*p)
+			sc_list_push(&c->tenants, p);
+		p = e + 1;
+	}
+	if (c->tenants.n == before)
+		return sc_cli_usage_error(ctx, "--tenant-file %s has no tenant IDs (one a line): an empty list would "
+					  "widen the scope to every row", c->tenant_file);
+	return 0;
 }
 
 static void on_key(void *ud, const char *table, const char *action, const char *side, const char *key)
@@ -418,7 +454,7 @@ static int run(sc_ctx *ctx, int argc, char **argv)
 			goto out;
 		}
 		if (c.ts.direction >= 0 || have_conflict || c.ts.delete_rows || c.ts.full || have_delete_opts ||
-		    c.tenants.n || c.key.n) {
+		    c.tenants.n || c.tenant_file || c.key.n) {
 			rc = sc_cli_usage_error(ctx, "--restore RUN_ID puts rows back; it takes --local, --remote, --table, --dry-run "
 						"and --wait, not the options of a sync");
 			goto out;
@@ -444,6 +480,8 @@ static int run(sc_ctx *ctx, int argc, char **argv)
 				rc = sc_cli_usage_error(ctx, "--table %s is given twice", c.tables.v[i]);
 				goto out;
 			}
+	if (c.tenant_file && (rc = read_tenant_file(&c)) != 0)
+		goto out;
 	if ((rc = sc_ctx_load_config(ctx)) != 0)
 		goto out;
 	const char *uri[2];
@@ -519,12 +557,13 @@ out:
 	sc_list_free(&c.tenants);
 	sc_list_free(&c.key);
 	free(c.key_text);
+	free(c.tenant_text);
 	return rc;
 }
 
 static const char *const usage[] = {
 	"tenant-sync --direction to-remote|to-local|both --table NAME [--table NAME]..",
-	"            [--local URI] [--remote URI] [--tenant ID].. [--tenant-column COL]",
+	"            [--local URI] [--remote URI] [--tenant ID].. [--tenant-file FILE] [--tenant-column COL]",
 	"            [--conflict skip|newer|local|remote] [--updated-column COL] [--key COL,..]",
 	"            [--delete [--max-delete N|P%|N,P%] [--allow-big-delete]] [--keep-deleted DAYS]",
 	"            [--full] [--dry-run] [--wait SECONDS] [--format FORMAT]",

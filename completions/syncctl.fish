@@ -101,6 +101,7 @@ complete -c syncctl -n '__fish_seen_subcommand_from tenant-sync' -s d -l directi
 complete -c syncctl -n '__fish_seen_subcommand_from tenant-sync' -s t -l table -x -d 'a table to sync, or schema.table (repeatable; at least one)'
 complete -c syncctl -n '__fish_seen_subcommand_from tenant-sync' -l tenant-column -x -d 'the column --tenant matches (default tenant_id; else a one-column key)'
 complete -c syncctl -n '__fish_seen_subcommand_from tenant-sync' -l tenant -x -d 'only rows of this tenant (repeatable)'
+complete -c syncctl -n '__fish_seen_subcommand_from tenant-sync' -l tenant-file -r -F -d 'only rows of the tenants in FILE, one ID a line'
 complete -c syncctl -n '__fish_seen_subcommand_from tenant-sync' -l conflict -x -a 'skip newer local remote' -d 'both: skip (default), newer, local or remote'
 complete -c syncctl -n '__fish_seen_subcommand_from tenant-sync' -l updated-column -x -d '--conflict newer: the column compared (default updated_at)'
 complete -c syncctl -n '__fish_seen_subcommand_from tenant-sync' -l key -x -d 'match rows by these columns instead of the primary key'

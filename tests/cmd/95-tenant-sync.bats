@@ -193,7 +193,7 @@ count() {
 	q "$B" -c "CREATE TABLE counters (tenant_id int, n int, PRIMARY KEY (tenant_id, n))"
 	ts --direction to-remote --table counters --tenant "1'; DROP TABLE items; --"
 	expect_status 2
-	[[ "$stderr" == *"--tenant 1'; DROP TABLE items; -- is not a valid integer for counters.tenant_id"* ]]
+	[[ "$stderr" == *"--tenant: an ID is not a valid integer for counters.tenant_id: "*'"1'\''; DROP TABLE items; --"'* ]]
 	[ "$(q "$A" -c "SELECT count(*) FROM items")" = 4 ]
 }
 
