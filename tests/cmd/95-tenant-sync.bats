@@ -308,7 +308,7 @@ title() { q "$1" -c "SELECT title FROM items WHERE id = $2"; }
 	done
 	ts --direction both --table items --keep-deleted 1.5
 	expect_status 2
-	[[ "$stderr" == *"--keep-deleted takes whole days (0 to 36500), not '1.5'"* ]]
+	[[ "$stderr" == *"--keep-deleted takes a whole number from 0 to 36500, not '1.5'"* ]]
 	ts --restore not-a-run-id
 	expect_status 2
 	[[ "$stderr" == *"--restore takes the run_id of a run (a UUID, as its report shows), not 'not-a-run-id'"* ]]
