@@ -149,3 +149,26 @@ rows() { q "$1" -c "COPY (SELECT * FROM $2 ORDER BY 1) TO STDOUT"; }
 	[[ "$output" != *$'\033'* ]]
 	[[ "$output" == *'k\x1b]0;pwned\x07\x0a2'* ]]
 }
+
+@test "--format nagios and prometheus: a refused delete is critical naming the table, the mode a metric; --restore as checks" {
+	q "$A" -c "INSERT INTO tenants SELECT 't' || g, 'n' FROM generate_series(1, 300) g"
+	ts --direction both --table tenants --json
+	expect_status 0
+	[ "$(json_get "d['mode']")" = stateless ]
+	q "$A" -c "DELETE FROM tenants"
+	ts --direction both --table tenants --delete --format nagios
+	expect_status 2
+	[[ "$(head -1 <<<"$output")" == "SYNCCTL CRITICAL - "* ]]
+	[[ "$output" == *"tenant_sync.delete_refused.tenants"*"refused to delete 300 of the 300 rows on remote"* ]]
+	[[ "$output" == *"tenant_sync.table.tenants_stateful=1;;;"* ]]
+	[ "$(q "$B" -c "SELECT count(*) FROM tenants")" = 300 ]
+	ts --direction both --table tenants --delete --allow-big-delete --json
+	expect_status 0
+	run_id=$(json_get "d['run_id']")
+	[ "$(q "$B" -c "SELECT count(*) FROM tenants")" = 0 ]
+	ts --restore "$run_id" --format prometheus
+	expect_status 0
+	[[ "$output" == *'syncctl_check_status{check="tenant_sync.restore.remote.public.tenants",group="tenant-sync"} 0'* ]]
+	[[ "$output" == *'syncctl_restored_rows{check="tenant_sync.restore.remote.public.tenants",group="tenant-sync"} 300'* ]]
+	[ "$(q "$B" -c "SELECT count(*) FROM tenants")" = 300 ]
+}
