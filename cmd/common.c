@@ -51,9 +51,13 @@ const sc_opt sc_global_opts[] = {
 	OPT_END,
 };
 
+/* The array doubles when full (at 1, 2, 4, ... items: the capacity is n
+ * rounded up to a power of two), so 50,000 --tenant cost 17 reallocs, not
+ * 50,000 copies of a growing array. */
 void sc_list_push(sc_list *l, char *s)
 {
-	l->v = sc_xrealloc(l->v, (l->n + 1) * sizeof *l->v);
+	if ((l->n & (l->n - 1)) == 0)
+		l->v = sc_xrealloc(l->v, (l->n ? 2 * l->n : 1) * sizeof *l->v);
 	l->v[l->n++] = s;
 }
 

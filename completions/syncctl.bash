@@ -141,12 +141,16 @@ _syncctl()
                 --table|-t) return ;;
                 --tenant-column) return ;;
                 --tenant) return ;;
+                --tenant-file) COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
                 --conflict) COMPREPLY=($(compgen -W "skip newer local remote" -- "$cur")); return ;;
                 --updated-column) return ;;
                 --key) return ;;
+                --max-delete) return ;;
+                --keep-deleted) return ;;
+                --restore) return ;;
                 --wait) return ;;
             esac
-            opts=" --local --remote --direction -d --table -t --tenant-column --tenant --conflict --updated-column --key --delete --dry-run -n --wait"
+            opts=" --local --remote --direction -d --table -t --tenant-column --tenant --tenant-file --conflict --updated-column --key --delete --max-delete --allow-big-delete --keep-deleted --restore --full --dry-run -n --wait"
             ;;
         storage)
             case "$prev" in

@@ -45,7 +45,7 @@ INSERT INTO members VALUES ('t1', 1, 'owner'), ('t1', 2, 'member'), ('t2', 1, 'o
 setup() {
 	W=$BATS_TEST_TMPDIR
 	for u in "$A" "$B"; do
-		q "$u" -c "DROP SCHEMA public CASCADE" -c "CREATE SCHEMA public" -c "$SCHEMA"
+		q "$u" -c "DROP SCHEMA public CASCADE" -c "DROP SCHEMA IF EXISTS syncctl CASCADE" -c "CREATE SCHEMA public" -c "$SCHEMA"
 	done
 }
 
@@ -193,7 +193,7 @@ count() {
 	q "$B" -c "CREATE TABLE counters (tenant_id int, n int, PRIMARY KEY (tenant_id, n))"
 	ts --direction to-remote --table counters --tenant "1'; DROP TABLE items; --"
 	expect_status 2
-	[[ "$stderr" == *"--tenant 1'; DROP TABLE items; -- is not a valid integer for counters.tenant_id"* ]]
+	[[ "$stderr" == *"--tenant: an ID is not a valid integer for counters.tenant_id: "*'"1'\''; DROP TABLE items; --"'* ]]
 	[ "$(q "$A" -c "SELECT count(*) FROM items")" = 4 ]
 }
 
@@ -300,10 +300,23 @@ title() { q "$1" -c "SELECT title FROM items WHERE id = $2"; }
 	[ "$(q "$B" -c "SELECT count(*) FROM items")" = 0 ]
 }
 
-@test "usage errors: --delete with both, --conflict one way, no direction, no table" {
-	ts --direction both --table items --delete
+@test "usage errors: --conflict one way, no direction, no table, bad --max-delete, --keep-deleted and --restore" {
+	for bad in 10%% -1 1.5 200% 5%,6% 3,4 x ''; do
+		ts --direction both --table items --delete --max-delete "$bad"
+		expect_status 2
+		[[ "$stderr" == *"--max-delete takes N rows, P% of a table's rows, or N,P% (both exceeded)"* ]]
+	done
+	ts --direction both --table items --keep-deleted 1.5
 	expect_status 2
-	[[ "$stderr" == *"--delete cannot be used with --direction both: a row missing on one side cannot be told apart from a new row on the other"* ]]
+	[[ "$stderr" == *"--keep-deleted takes a whole number from 0 to 36500, not '1.5'"* ]]
+	ts --restore not-a-run-id
+	expect_status 2
+	[[ "$stderr" == *"--restore takes the run_id of a run (a UUID, as its report shows), not 'not-a-run-id'"* ]]
+	ts --restore 6d5a1c1e-0000-4000-8000-000000000001 --direction both
+	expect_status 2
+	[[ "$stderr" == *"--restore RUN_ID puts rows back; it takes --local, --remote, --table, --dry-run and --wait"* ]]
+	# A usage error connects to nothing: nothing was created.
+	[ "$(q "$A" -c "SELECT count(*) FROM pg_namespace WHERE nspname = 'syncctl'")" = 0 ]
 	ts --direction to-remote --table items --conflict newer
 	expect_status 2
 	[[ "$stderr" == *"--conflict applies to --direction both"* ]]
@@ -413,7 +426,7 @@ title() { q "$1" -c "SELECT title FROM items WHERE id = $2"; }
 	[ $(($(date +%s) - start)) -lt 10 ]
 }
 
-@test "the lock: a held lock is exit 3 naming the holder's pid; --wait waits for it" {
+@test "the lock: a held lock is exit 3 naming the holder's pid and what it is; --wait waits for it" {
 	q "$A" -c "$DATA"
 	mkfifo "$W/hold"
 	psql "$B" -X -q -At -c "SELECT pg_backend_pid(), pg_advisory_lock(1937337955, 1953706033)" -f "$W/hold" >"$W/holder" &
@@ -423,7 +436,7 @@ title() { q "$1" -c "SELECT title FROM items WHERE id = $2"; }
 	[ -n "$pid" ]
 	ts --direction to-remote --table tenants
 	expect_status 3
-	[[ "$stderr" == *"another tenant-sync is running on"*"(server pid $pid holds the lock)"* ]]
+	[[ "$stderr" == *"another tenant-sync is running on"*"(server pid $pid holds the lock: application 'psql', connected since 20"*" UTC, idle for "*" s; the server still counts its client as connected); wait for it or pass --wait SECONDS"* ]]
 	start=$(date +%s%N)
 	ts --direction to-remote --table tenants --wait 1
 	expect_status 3
@@ -502,10 +515,10 @@ title() { q "$1" -c "SELECT title FROM items WHERE id = $2"; }
 	"$SYNCCTL" tenant-sync --local "$A" --remote "$B" --direction to-remote --table members --table items --timeout 30 >"$W/out" 2>"$W/err" &
 	pid=$!
 	for _ in $(seq 200); do
-		[ "$(q "$B" -c "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'syncctl' AND wait_event_type = 'Lock'")" = 1 ] && break
+		[ "$(q "$B" -c "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'syncctl tenant-sync %' AND wait_event_type = 'Lock'")" = 1 ] && break
 		sleep 0.05
 	done
-	[ "$(q "$B" -c "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'syncctl' AND wait_event_type = 'Lock'")" = 1 ]
+	[ "$(q "$B" -c "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'syncctl tenant-sync %' AND wait_event_type = 'Lock'")" = 1 ]
 	echo "COMMIT;" >&9
 	exec 9>&-
 	wait "$app"

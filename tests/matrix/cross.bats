@@ -41,13 +41,17 @@ teardown_file() {
 	[ "$(json_get "[(t['table'], t['direction'], t['inserted'] + t['updated'] + t['conflicts'], t['unchanged']) for t in d['tables']]")" = '[["lists", "to-remote", 0, 2], ["lists", "to-local", 0, 2], ["todos", "to-remote", 0, 3], ["todos", "to-local", 0, 3]]' ]
 }
 
-@test "tenant-sync both ways between 11 and 18: one-sided rows cross, a real difference is a conflict" {
-	q "$URI_11" -c "INSERT INTO todos (id, title, score) VALUES (10, 'from 11', 2.5)"
+@test "tenant-sync both ways between 11 and 18, with state: one-sided rows and edits cross, the same row edited on both is a conflict" {
+	q "$URI_11" -c "INSERT INTO todos (id, title, score) VALUES (10, 'from 11', 2.5)" \
+		-c "UPDATE todos SET score = 0.2 WHERE id = 2"
 	q "$URI_18" -c "INSERT INTO todos (id, title, score) VALUES (11, 'from 18', -0.0)" \
-		-c "UPDATE todos SET score = 0.1000000000000001 WHERE id = 2"
+		-c "UPDATE todos SET score = 0.1000000000000001 WHERE id = 2" -c "UPDATE todos SET title = 'edited on 18' WHERE id = 3"
 	sc tenant-sync --local "$URI_11" --remote "$URI_18" --direction both --table todos --json
 	expect_status 1
-	[ "$(json_get "[(t['direction'], t['inserted'], t['conflicts']) for t in d['tables']]")" = '[["to-remote", 1, 1], ["to-local", 1, 1]]' ]
+	[ "$(json_get "d['mode']")" = stateful ]
+	[ "$(json_get "[(t['direction'], t['inserted'], t['updated'], t['conflicts']) for t in d['tables']]")" = '[["to-remote", 1, 0, 1], ["to-local", 1, 1, 1]]' ]
+	[ "$(json_get "d['conflicts']")" = '[{"table": "todos", "key": "2", "reason": "differs on both sides"}]' ]
+	[ "$(q "$URI_11" -c "SELECT title FROM todos WHERE id = 3")" = "edited on 18" ]
 	[ "$(q "$URI_11" -c "SELECT title FROM todos WHERE id = 11")" = "from 18" ]
 	[ "$(q "$URI_18" -c "SELECT title FROM todos WHERE id = 10")" = "from 11" ]
 	sc tenant-sync --local "$URI_11" --remote "$URI_18" --direction both --table todos --conflict remote --json
