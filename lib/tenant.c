@@ -512,14 +512,12 @@ static int scope_table(run *R, tab *t, const col *c)
 	return rc;
 }
 
-/* Columns matched by name, the key, the scope. Differences between the
- * sides are problems (nothing is written); unusable options are errors. */
-static int plan_table(run *R, tab *t)
+/* The columns matched by name on both sides (generated ones left out);
+ * differences are problems. */
+static int plan_columns(run *R, tab *t, size_t before)
 {
-	const sc_ts_opts *o = R->o;
 	side_info *a = &t->s[0], *b = &t->s[1];
 	t->cols = sc_xcalloc(a->ncols + 1, sizeof *t->cols);
-	size_t before = R->r->nproblems;
 	for (size_t i = 0; i < a->ncols; i++) {
 		col *ca = &a->cols[i], *cb = find_col(b, ca->name);
 		if (!cb) {
@@ -545,6 +543,15 @@ static int plan_table(run *R, tab *t)
 		sc_error_set(R->err, SC_EXIT_USAGE, "table %s has no columns to sync", t->name);
 		return -1;
 	}
+	return 0;
+}
+
+/* The key: --key, or the primary key (the same on both sides), recorded
+ * with each key column's type. 1 when a problem stops the table. */
+static int plan_key(run *R, tab *t, size_t before)
+{
+	const sc_ts_opts *o = R->o;
+	side_info *a = &t->s[0], *b = &t->s[1];
 	/* The key: --key, or the primary key (the same on both sides). */
 	char *const *key = o->key;
 	size_t nkey = o->nkey;
@@ -561,7 +568,7 @@ static int plan_table(run *R, tab *t)
 			same = strcmp(a->pk[i], b->pk[i]) == 0;
 		if (!same) {
 			problem(R, "%s: the primary keys differ between local and remote", t->name);
-			return 0;
+			return 1;
 		}
 		key = a->pk;
 		nkey = a->npk;
@@ -573,7 +580,7 @@ static int plan_table(run *R, tab *t)
 		if (k < 0) {
 			cJSON_Delete(kj);
 			if (R->r->nproblems > before)
-				return 0;
+				return 1;
 			sc_error_set(R->err, SC_EXIT_USAGE, "key column %s is not a column of %s on both sides", key[i], t->name);
 			return -1;
 		}
@@ -586,18 +593,15 @@ static int plan_table(run *R, tab *t)
 		cJSON_AddItemToArray(kj, cJSON_CreateString(t->cols[t->keys[i]]->type));
 	t->key_text = cJSON_PrintUnformatted(kj);
 	cJSON_Delete(kj);
-	if (R->r->nproblems > before)
-		return 0;
+	return R->r->nproblems > before;
+}
+
+/* The rows in scope: the tenant column, else a one-column key, matched
+ * against the --tenant set loaded on each side (scope_table). */
+static int plan_scope(run *R, tab *t)
+{
+	const sc_ts_opts *o = R->o;
 	sc_pg *pg = R->pg[0];
-	sc_buf cl = SC_BUF_INIT, tcl = SC_BUF_INIT;
-	for (size_t i = 0; i < t->ncols; i++) {
-		char *q = qi(pg, t->cols[i]->name);
-		sc_buf_printf(&cl, "%s%s", i ? ", " : "", q);
-		sc_buf_printf(&tcl, "%st.%s", i ? ", " : "", q);
-		free(q);
-	}
-	t->collist = sc_buf_take(&cl);
-	t->tcollist = sc_buf_take(&tcl);
 	/* The scope: the tenant column, else a one-column key. */
 	if (o->ntenants) {
 		long tc = find_synced(t, o->tenant_column);
@@ -633,30 +637,63 @@ static int plan_table(run *R, tab *t)
 	t->scope_and = t->scope_cond ? sc_xasprintf(" AND %s", t->scope_cond) : sc_xstrdup("");
 	if (!t->scope_text)
 		t->scope_text = sc_xstrdup("");
-	row_hash(R, t);
-	if (o->direction == SC_TS_BOTH && o->conflict == SC_TS_NEWER) {
-		long u = find_synced(t, o->updated_column);
-		if (u < 0) {
-			sc_error_set(R->err, SC_EXIT_USAGE,
-				     "--conflict newer needs column %s in table %s on both sides (name another with --updated-column)",
-				     o->updated_column, t->name);
-			return -1;
-		}
-		const col *c = t->cols[u];
-		char *q = qi(pg, c->name);
-		if (c->typid == OID_TIMESTAMPTZ || c->typid == OID_TIMESTAMP || c->typid == OID_DATE)
-			t->updated = sc_xasprintf("floor(extract(epoch FROM t.%s) * 1000000)::bigint", q);
-		else if (c->typid == OID_INT2 || c->typid == OID_INT4 || c->typid == OID_INT8)
-			t->updated = sc_xasprintf("t.%s::bigint", q);
-		free(q);
-		if (!t->updated) {
-			sc_error_set(R->err, SC_EXIT_USAGE,
-				     "--updated-column %s of %s is %s: it must be a timestamp, date or integer column",
-				     c->name, t->name, c->type);
-			return -1;
-		}
+	return 0;
+}
+
+/* --conflict newer: the column compared, as microseconds or an integer. */
+static int plan_updated(run *R, tab *t)
+{
+	const sc_ts_opts *o = R->o;
+	sc_pg *pg = R->pg[0];
+	if (!(o->direction == SC_TS_BOTH && o->conflict == SC_TS_NEWER))
+		return 0;
+	long u = find_synced(t, o->updated_column);
+	if (u < 0) {
+		sc_error_set(R->err, SC_EXIT_USAGE,
+			     "--conflict newer needs column %s in table %s on both sides (name another with --updated-column)",
+			     o->updated_column, t->name);
+		return -1;
+	}
+	const col *c = t->cols[u];
+	char *q = qi(pg, c->name);
+	if (c->typid == OID_TIMESTAMPTZ || c->typid == OID_TIMESTAMP || c->typid == OID_DATE)
+		t->updated = sc_xasprintf("floor(extract(epoch FROM t.%s) * 1000000)::bigint", q);
+	else if (c->typid == OID_INT2 || c->typid == OID_INT4 || c->typid == OID_INT8)
+		t->updated = sc_xasprintf("t.%s::bigint", q);
+	free(q);
+	if (!t->updated) {
+		sc_error_set(R->err, SC_EXIT_USAGE,
+			     "--updated-column %s of %s is %s: it must be a timestamp, date or integer column",
+			     c->name, t->name, c->type);
+		return -1;
 	}
 	return 0;
+}
+
+/* Columns matched by name, the key, the scope. Differences between the
+ * sides are problems (nothing is written); unusable options are errors. */
+static int plan_table(run *R, tab *t)
+{
+	size_t before = R->r->nproblems;
+	if (plan_columns(R, t, before) != 0)
+		return -1;
+	int k = plan_key(R, t, before);
+	if (k != 0)
+		return k < 0 ? -1 : 0;
+	sc_pg *pg = R->pg[0];
+	sc_buf cl = SC_BUF_INIT, tcl = SC_BUF_INIT;
+	for (size_t i = 0; i < t->ncols; i++) {
+		char *q = qi(pg, t->cols[i]->name);
+		sc_buf_printf(&cl, "%s%s", i ? ", " : "", q);
+		sc_buf_printf(&tcl, "%st.%s", i ? ", " : "", q);
+		free(q);
+	}
+	t->collist = sc_buf_take(&cl);
+	t->tcollist = sc_buf_take(&tcl);
+	if (plan_scope(R, t) != 0)
+		return -1;
+	row_hash(R, t);
+	return plan_updated(R, t);
 }
 
 /* Parents before children by the foreign keys among the synced tables
@@ -1847,7 +1884,9 @@ static int connect_all(run *R)
 	return 0;
 }
 
-static int sync_all(run *R)
+/* Connected, both sides identified, the state's tables ready; --delete
+ * needs each written side able to keep what it deletes. */
+static int sync_prepare(run *R)
 {
 	const sc_ts_opts *o = R->o;
 	if (connect_all(R) != 0)
@@ -1871,6 +1910,14 @@ static int sync_all(run *R)
 					     SIDE[s], R->state_why[s] ? R->state_why[s] : "missing");
 				return -1;
 			}
+	return 0;
+}
+
+/* Each table read on both sides and planned, in foreign-key order. 1 when
+ * the schemas differ (problems reported, nothing read or written). */
+static int sync_plan(run *R)
+{
+	const sc_ts_opts *o = R->o;
 	R->ntabs = o->ntables;
 	R->tabs = sc_xcalloc(R->ntabs + 1, sizeof *R->tabs);
 	for (size_t i = 0; i < R->ntabs; i++) {
@@ -1895,7 +1942,7 @@ static int sync_all(run *R)
 		/* The schemas differ: nothing is read or written. */
 		if (R->record)
 			R->r->state_reason = sc_xstrdup("the tables differ: nothing was written");
-		return 0;
+		return 1;
 	}
 	if (order_tables(R) != 0)
 		return -1;
@@ -1906,6 +1953,14 @@ static int sync_all(run *R)
 		t->out = &R->r->tables[k];
 		t->out->name = sc_xstrdup(t->name);
 	}
+	return 0;
+}
+
+/* The temporary tables, each side's transaction and snapshot, and the
+ * state each table's mode is decided from. */
+static int sync_begin(run *R)
+{
+	const sc_ts_opts *o = R->o;
 	/* Temporary tables exist before the snapshot: a read-only transaction
 	 * may fill them but not create them. */
 	for (size_t i = 0; i < R->ntabs; i++)
@@ -1931,6 +1986,14 @@ static int sync_all(run *R)
 		t->out->stateful = t->stateful;
 		t->out->mode_reason = t->mode_reason ? sc_xstrdup(t->mode_reason) : NULL;
 	}
+	return 0;
+}
+
+/* What differs, table by table (with --dry-run, the rows each side would
+ * receive counted). */
+static int sync_diff(run *R)
+{
+	const sc_ts_opts *o = R->o;
 	for (size_t k = 0; k < R->ntabs; k++) {
 		tab *t = &R->tabs[R->order[k]];
 		double t0 = sc_now_ms();
@@ -1942,14 +2005,14 @@ static int sync_all(run *R)
 					return -1;
 		t->out->ms = sc_now_ms() - t0;
 	}
-	if (check_deletes(R)) {
-		/* Refused: nothing is written, and the next run sees the same. */
-		if (R->record)
-			R->r->state_reason = sc_xstrdup("deletes over --max-delete: nothing was written");
-		return 0;
-	}
-	if (o->dry_run)
-		return 0;
+	return 0;
+}
+
+/* The writes: rows moved and applied parents first, deletes children
+ * first, sequences advanced, kept rows pruned, the state recorded. */
+static int sync_write(run *R)
+{
+	const sc_ts_opts *o = R->o;
 	sc_ts_test_pause("before-write");
 	for (int s = 0; s < 2; s++)
 		if (sc_pg_command(R->pg[s], "SELECT set_config('random_page_cost', '1.1', false)", 0, NULL, R->err) != 0)
@@ -1997,6 +2060,29 @@ static int sync_all(run *R)
 			if (sc_ts_state_write(R, s) != 0)
 				return -1;
 		}
+	return 0;
+}
+
+static int sync_all(run *R)
+{
+	const sc_ts_opts *o = R->o;
+	if (sync_prepare(R) != 0)
+		return -1;
+	int planned = sync_plan(R);
+	if (planned != 0)
+		return planned < 0 ? -1 : 0;
+	if (sync_begin(R) != 0 || sync_diff(R) != 0)
+		return -1;
+	if (check_deletes(R)) {
+		/* Refused: nothing is written, and the next run sees the same. */
+		if (R->record)
+			R->r->state_reason = sc_xstrdup("deletes over --max-delete: nothing was written");
+		return 0;
+	}
+	if (o->dry_run)
+		return 0;
+	if (sync_write(R) != 0)
+		return -1;
 	/* Each database commits all of its changes (and its state) or none;
 	 * the second commit failing leaves the first database done and the
 	 * second untouched: their records then differ, and the next run is
