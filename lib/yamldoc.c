@@ -31,6 +31,16 @@ int sc_yaml_load(sc_yaml *y, const char *text, size_t len, const char *name, sc_
 		return -1;
 	}
 	yaml_parser_delete(&parser);
+	/* A "\0" escape puts a NUL inside a scalar, and everything reading the
+	 * document takes scalars as C strings: cut there, "k1\0x" would read
+	 * as "k1". The service keeps the whole string; syncctl refuses it. */
+	for (yaml_node_t *n = y->doc.nodes.start; n < y->doc.nodes.top; n++)
+		if (n->type == YAML_SCALAR_NODE && strlen((const char *)n->data.scalar.value) != n->data.scalar.length) {
+			sc_error_set(err, SC_EXIT_USAGE, "%s:%zu:%zu: a NUL character (\\0) in a value: not supported", name,
+				     n->start_mark.line + 1, n->start_mark.column + 1);
+			yaml_document_delete(&y->doc);
+			return -1;
+		}
 	y->loaded = true;
 	return 0;
 }

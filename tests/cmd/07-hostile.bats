@@ -274,3 +274,14 @@ EOF
 	[ "$(printf '%s\n' "$output" | grep -c .)" -le 1 ]
 	[[ "$output" != *mongoc:* ]]
 }
+
+@test "YAML: a \\0 escape in a service config or rules value is refused where it is, never cut at the NUL" {
+	printf 'replication:\n  connections:\n    - type: postgresql\n      uri: postgresql://postgres:pw@127.0.0.1:5432/db\n      sslmode: disable\nport: 8080\nclient_auth:\n  jwks:\n    keys:\n      - kty: oct\n        kid: "k1\\0x"\n        k: c2VjcmV0\n        alg: HS256\n' >"$W/ps.yaml"
+	sc doctor --powersync-config "$W/ps.yaml" --only config
+	expect_status 2
+	[ "$stderr" = "syncctl doctor: error: powersync config $W/ps.yaml:11:14: a NUL character (\\0) in a value: not supported" ]
+	printf 'bucket_definitions:\n  g:\n    data:\n      - "SELECT id FROM t\\0 x"\n' >"$W/rules.yaml"
+	sc rules validate "$W/rules.yaml"
+	expect_status 2
+	[ "$stderr" = "syncctl rules: error: $W/rules.yaml:4:9: a NUL character (\\0) in a value: not supported" ]
+}
