@@ -791,15 +791,16 @@ static int client_ids(sqlite3 *db, sc_pg *server, const sc_cmp_opts *o, sc_cmp_r
 	return 0;
 }
 
-int sc_compare_sqlite(const char *path, sc_pg *server, const sc_cmp_opts *o, sc_cmp_result *r, sc_error *err)
+/* A client database opened read-only (neither the file nor its -wal is
+ * ever written), waiting up to timeout_s for the app's locks. NULL with
+ * err set when it is missing or cannot be opened. */
+static sqlite3 *open_client(const char *path, int timeout_s, sc_error *err)
 {
-	memset(r, 0, sizeof *r);
 	struct stat st;
 	if (stat(path, &st) != 0) {
 		sc_error_set(err, SC_EXIT_USAGE, "cannot read client database %s: no such file", path);
-		return -1;
+		return NULL;
 	}
-	/* Read-only: neither the file nor its -wal is ever written. */
 	char *uri = sqlite_ro_uri(path);
 	sqlite3 *db = NULL;
 	int rc = sqlite3_open_v2(uri, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL);
@@ -807,9 +808,19 @@ int sc_compare_sqlite(const char *path, sc_pg *server, const sc_cmp_opts *o, sc_
 	if (rc != SQLITE_OK) {
 		sc_error_set(err, SC_EXIT_USAGE, "cannot open client database %s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
 		sqlite3_close(db);
-		return -1;
+		return NULL;
 	}
-	sqlite3_busy_timeout(db, o->timeout_s * 1000);
+	sqlite3_busy_timeout(db, timeout_s * 1000);
+	return db;
+}
+
+int sc_compare_sqlite(const char *path, sc_pg *server, const sc_cmp_opts *o, sc_cmp_result *r, sc_error *err)
+{
+	memset(r, 0, sizeof *r);
+	sqlite3 *db = open_client(path, o->timeout_s, err);
+	if (!db)
+		return -1;
+	int rc;
 	sqlite3_stmt *names = NULL;
 	rc = sqlite3_prepare_v2(db, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name", -1, &names, NULL);
 	if (rc != SQLITE_OK) {
@@ -1286,21 +1297,10 @@ void sc_client_schema_free(sc_client_schema *s)
 int sc_client_schema_read(const char *path, int timeout_s, sc_client_schema *out, sc_error *err)
 {
 	memset(out, 0, sizeof *out);
-	struct stat st;
-	if (stat(path, &st) != 0) {
-		sc_error_set(err, SC_EXIT_USAGE, "cannot read client database %s: no such file", path);
+	sqlite3 *db = open_client(path, timeout_s, err);
+	if (!db)
 		return -1;
-	}
-	char *uri = sqlite_ro_uri(path);
-	sqlite3 *db = NULL;
-	int rc = sqlite3_open_v2(uri, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL);
-	free(uri);
-	if (rc != SQLITE_OK) {
-		sc_error_set(err, SC_EXIT_USAGE, "cannot open client database %s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
-		sqlite3_close(db);
-		return -1;
-	}
-	sqlite3_busy_timeout(db, timeout_s * 1000);
+	int rc;
 	sqlite3_stmt *s = NULL;
 	if (sqlite3_prepare_v2(db, "SELECT name, sql FROM sqlite_master WHERE type = 'view' ORDER BY name", -1, &s, NULL) != SQLITE_OK) {
 		int code = sqlite3_errcode(db);
