@@ -103,13 +103,8 @@ scj() {
 
 @test "watch: table names and values with ESC and BEL escaped in text lines, kept in JSON lines" {
 	"$SYNCCTL" watch --db "$URI" >"$W/out" 2>"$W/err" &
-	local wpid=$! ok=
-	for _ in $(seq 400); do
-		[ "$(q "$URI" -c "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'syncctl_watch_$wpid' AND active")" = 1 ] && { ok=1; break; }
-		kill -0 "$wpid" 2>/dev/null || break
-		sleep 0.05
-	done
-	[ -n "$ok" ] || { cat "$W/err" >&2; return 1; }
+	local wpid=$!
+	watch_slot_ready "$URI" "$wpid"
 	q "$URI" -c "INSERT INTO \"e${ESC}[2Jx${BEL}\" VALUES ('w${ESC}c', 'b${BEL}${ESC}[?1049h')"
 	for _ in $(seq 400); do
 		grep -q 'w\\x1bc' "$W/out" && break
@@ -125,13 +120,8 @@ scj() {
 
 @test "watch --format json: a value of invalid UTF-8 bytes is valid JSON Lines" {
 	"$SYNCCTL" watch --db "$RAW" --format json >"$W/out.json" 2>"$W/err" &
-	local wpid=$! ok=
-	for _ in $(seq 400); do
-		[ "$(q "$RAW" -c "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'syncctl_watch_$wpid' AND active")" = 1 ] && { ok=1; break; }
-		kill -0 "$wpid" 2>/dev/null || break
-		sleep 0.05
-	done
-	[ -n "$ok" ] || { cat "$W/err" >&2; return 1; }
+	local wpid=$!
+	watch_slot_ready "$RAW" "$wpid"
 	printf 'INSERT INTO "t\xff\xfe" VALUES ($$w\xff$$, $$\xfe\xc0\xaf\x1b$$);\n' | q "$RAW"
 	for _ in $(seq 400); do
 		[ -s "$W/out.json" ] && break

@@ -151,13 +151,8 @@ victims_intact() {
 		i=$(ident "$n")
 		q "$A" -c "SET client_min_messages = warning" -c "DROP PUBLICATION IF EXISTS $i" -c "CREATE PUBLICATION $i FOR TABLE $i, victim"
 		"$SYNCCTL" watch --db "$A" --format json --publication "$n" --table "$n" >"$W/out" 2>"$W/err" &
-		local wpid=$! ok=
-		for _ in $(seq 400); do
-			[ "$(q "$A" -c "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'syncctl_watch_$wpid' AND active")" = 1 ] && { ok=1; break; }
-			kill -0 "$wpid" 2>/dev/null || break
-			sleep 0.05
-		done
-		[ -n "$ok" ] || { cat "$W/err" >&2; return 1; }
+		local wpid=$!
+		watch_slot_ready "$A" "$wpid"
 		q "$A" -c "INSERT INTO victim VALUES (2)" -c "INSERT INTO $i VALUES (9, 7, 'watched')" -c "DELETE FROM victim WHERE id = 2"
 		for _ in $(seq 400); do
 			grep -q watched "$W/out" && break

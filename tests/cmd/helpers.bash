@@ -98,3 +98,15 @@ mongo_uri() { echo "mongodb://127.0.0.1:$PORT/powersync"; }
 has_check() {
 	[ "$(json_get "any(c['id']=='$1' for c in d['checks'])")" = true ]
 }
+
+# watch_slot_ready URI PID: waits (at most 20 s) until the watch process
+# PID streams from its slot; fails with its stderr ($W/err) if it exits first.
+watch_slot_ready() {
+	for _ in $(seq 400); do
+		[ "$(q "$1" -c "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'syncctl_watch_$2' AND active")" = 1 ] && return 0
+		kill -0 "$2" 2>/dev/null || break
+		sleep 0.05
+	done
+	cat "$W/err" >&2
+	return 1
+}
