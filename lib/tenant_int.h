@@ -152,6 +152,14 @@ void sc_ts_cls_params(const ts_prev *p, char buf[2][16], const char *out[5]);
 /* Stateful: the keys each side must look at, into pg_temp.sc_i_<n>
  * (n[side] of them), or, when a quarter of the rows changed, t->full. */
 int sc_ts_changed_keys(ts_run *R, ts_tab *t, long long ninteresting[2]);
+/* Each side's statement (NULL: none there) at once; both waited for.
+ * 0, or -1 with R->err from the first that failed. */
+int sc_ts_both_exec(ts_run *R, char *const sql[2], const char *const *params[2], int nparams, PGresult *out[2]);
+/* Planner settings for the stateful statements (see the function for
+ * why), local to the transaction: the scan of the changed rows, the
+ * probes of a few keys, and back to the session's own. */
+enum { SC_TS_PLAN_DEFAULT, SC_TS_PLAN_SCAN, SC_TS_PLAN_PROBE };
+int sc_ts_plan(ts_run *R, int how);
 /* A key's new base membership and unresolved flags (-1: resolved). */
 void sc_ts_decide_state(ts_run *R, ts_tab *t, PGresult *res, int row, bool inbase, int ul, int ur);
 /* After the writes, in each side's transaction: the record and its key

@@ -176,6 +176,40 @@ fill() {
 	[ "$(q "$B" -c "SELECT count(*) FROM tasks")" = 195 ]
 }
 
+@test "the planner settings of a stateful read stay out of the writes: a trigger on each target sees the session's own" {
+	# The stateful read turns the index-only count, hash joins and
+	# aggregates and JIT off for its statements (lib/tenant_state.c,
+	# sc_ts_plan), local to the transaction, and puts back the session's
+	# own values: here enable_mergejoin off from PGOPTIONS.
+	local names="'enable_hashagg', 'enable_hashjoin', 'enable_indexonlyscan', 'enable_mergejoin', 'jit'"
+	fill "$A" 5
+	ts --direction both
+	expect_status 0
+	for u in "$A" "$B"; do
+		q "$u" -c "DROP TABLE IF EXISTS plan_log" -c "CREATE TABLE plan_log (s text)" \
+			-c "CREATE OR REPLACE FUNCTION log_plan() RETURNS trigger LANGUAGE plpgsql AS \$\$ BEGIN
+			    INSERT INTO plan_log SELECT string_agg(name || '=' || setting, ' ' ORDER BY name) FROM pg_settings
+			    WHERE name IN ($names); RETURN NEW; END \$\$" \
+			-c "CREATE TRIGGER log_plan BEFORE INSERT OR UPDATE ON tasks FOR EACH ROW EXECUTE FUNCTION log_plan()"
+	done
+	q "$A" -c "UPDATE tasks SET title = 'local edit' WHERE id = 1" -c "INSERT INTO tasks VALUES (6, 't0', 'new on local')"
+	q "$B" -c "UPDATE tasks SET title = 'remote edit' WHERE id = 2"
+	q "$A" -c "TRUNCATE plan_log"
+	q "$B" -c "TRUNCATE plan_log"
+	PGOPTIONS='-c enable_mergejoin=off' ts --direction both --json
+	expect_status 0
+	[ "$(json_get "d['mode']")" = stateful ]
+	[ "$(field to-remote updated)" = 1 ]
+	[ "$(field to-remote inserted)" = 1 ]
+	[ "$(field to-local updated)" = 1 ]
+	local want
+	want=$(PGOPTIONS='-c enable_mergejoin=off' q "$A" -c "SELECT string_agg(name || '=' || setting, ' ' ORDER BY name) FROM pg_settings WHERE name IN ($names)")
+	[[ "$want" == *"enable_hashjoin=on"*"enable_mergejoin=off"* ]]
+	[ "$(q "$B" -c "SELECT string_agg(DISTINCT s, '|') || ' x' || count(*) FROM plan_log")" = "$want x2" ]
+	[ "$(q "$A" -c "SELECT string_agg(DISTINCT s, '|') || ' x' || count(*) FROM plan_log")" = "$want x1" ]
+	for u in "$A" "$B"; do q "$u" -c "DROP TABLE plan_log" -c "DROP FUNCTION log_plan() CASCADE"; done
+}
+
 @test "VACUUM FREEZE between runs: frozen rows stay unchanged (an edit on the other side still crosses, not a conflict)" {
 	fill "$A" 50
 	ts --direction both
