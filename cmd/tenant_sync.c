@@ -71,7 +71,8 @@ static const sc_opt opts[] = {
 	OPT_FLAG(ts_cli, "full", 0, ts.full, "ignore the state: compare every row by hash (and record state afresh)"),
 	OPT_FLAG(ts_cli, "dry-run", 'n', ts.dry_run, "compute everything, write nothing (-v lists the keys)",
 		 .doc = "Not the state either. With *-v*, each key it would insert, update or delete, each row kept and each "
-			"conflict (in *--json*, as \"keys\")."),
+			"conflict (in *--json*, as \"keys\"; with *--output*, in the file before the table; not in the nagios "
+			"and prometheus formats)."),
 	OPT_DURATION(ts_cli, "wait", 0, ts.wait_s, "SECONDS", 86400, "wait this long for another run's lock (default: do not wait)"),
 	OPT_END,
 };
@@ -152,6 +153,21 @@ static int read_tenant_file(ts_cli *c)
 	return 0;
 }
 
+/* A key of --dry-run -v in text: names and keys are data from outside,
+ * shown escaped. */
+static void key_line(FILE *f, const char *table, const char *action, const char *side, const char *key)
+{
+	char *t = sc_text_safe(table), *k = sc_text_safe(key);
+	if (!strcmp(action, "conflict"))
+		fprintf(f, "%s: conflict (%s): %s\n", t, side, k);
+	else if (!strcmp(action, "kept"))
+		fprintf(f, "%s: would keep on %s: %s\n", t, side, k);
+	else
+		fprintf(f, "%s: would %s on %s: %s\n", t, action, side, k);
+	free(t);
+	free(k);
+}
+
 static void on_key(void *ud, const char *table, const char *action, const char *side, const char *key)
 {
 	ts_cli *c = ud;
@@ -164,17 +180,8 @@ static void on_key(void *ud, const char *table, const char *action, const char *
 		cJSON_AddItemToArray(c->keys, e);
 		return;
 	}
-	/* Straight to stdout while the run goes on: names and keys are data
-	 * from outside, shown escaped. */
-	char *t = sc_text_safe(table), *k = sc_text_safe(key);
-	if (!strcmp(action, "conflict"))
-		printf("%s: conflict (%s): %s\n", t, side, k);
-	else if (!strcmp(action, "kept"))
-		printf("%s: would keep on %s: %s\n", t, side, k);
-	else
-		printf("%s: would %s on %s: %s\n", t, action, side, k);
-	free(t);
-	free(k);
+	/* Straight to stdout while the run goes on. */
+	key_line(stdout, table, action, side, key);
 }
 
 static void on_progress(void *ud, const char *table, const char *phase, long long rows)
@@ -258,6 +265,10 @@ static void print_text(sc_ctx *ctx, FILE *fout, void *data)
 		       "(make the schemas match, then run again)\n");
 		return;
 	}
+	const cJSON *k;
+	cJSON_ArrayForEach(k, c->keys) /* --output: the keys the run found */
+		key_line(fout, jstr(k, "table"), jstr(k, "action"), jstr(k, strcmp(jstr(k, "action"), "conflict") ? "on" : "reason"),
+			 jstr(k, "key"));
 	static const char *const header[] = { "TABLE", "DIRECTION", "INSERTED", "UPDATED", "DELETED", "KEPT", "CONFLICTS", "UNCHANGED", "TIME" };
 	static const char *const dirs[] = { "to-remote", "to-local" };
 	sc_table t;
@@ -514,9 +525,12 @@ static int run(sc_ctx *ctx, int argc, char **argv)
 	c.ts.nkey = c.key.n;
 	c.ts.timeout_s = (int)ctx->timeout;
 	c.ts.ud = &c;
-	if (c.ts.dry_run && ctx->verbose) {
+	/* --dry-run -v's keys: streamed to stdout in text; kept for the
+	 * document with --json, and for the file with --output (text); not
+	 * part of the nagios and prometheus formats. */
+	if (c.ts.dry_run && ctx->verbose && (ctx->format == SC_FORMAT_TEXT || ctx->json)) {
 		c.ts.on_key = on_key;
-		if (ctx->json)
+		if (ctx->json || ctx->output)
 			c.keys = cJSON_CreateArray();
 	}
 	if (sc_cli_stderr_is_tty() && !ctx->quiet)
@@ -540,7 +554,7 @@ static int run(sc_ctx *ctx, int argc, char **argv)
 		} else {
 			result_report(&c, &r, &rep);
 			out.json = sc_ts_json(&c.ts, &r);
-			if (c.keys) {
+			if (c.keys && ctx->json) {
 				cJSON_AddItemToObject(out.json, "keys", c.keys);
 				c.keys = NULL;
 			}

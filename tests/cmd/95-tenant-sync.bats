@@ -287,6 +287,17 @@ title() { q "$1" -c "SELECT title FROM items WHERE id = $2"; }
 	[[ "$output" == *"dry run: nothing was written"* ]]
 	[ "$(dump "$A" items)" = "$a" ]
 	[ "$(dump "$B" items)" = "$b" ]
+	# With --output the keys go to the file with the report, not to stdout.
+	ts --direction both --table items --dry-run -v --output "$BATS_TEST_TMPDIR/dry.txt"
+	expect_status 1
+	[ -z "$output" ]
+	grep -qxF "items: would insert on remote: 10" "$BATS_TEST_TMPDIR/dry.txt"
+	grep -qxF "items: conflict (differs on both sides): 2" "$BATS_TEST_TMPDIR/dry.txt"
+	grep -qF "dry run: nothing was written" "$BATS_TEST_TMPDIR/dry.txt"
+	[ "$(grep -c "conflict (differs on both sides): 2" "$BATS_TEST_TMPDIR/dry.txt")" = 1 ]
+	ts --direction both --table items --dry-run -v --format prometheus
+	[[ "$output" != *"would insert"* ]]
+	[[ "$output" == *"syncctl_exit_code"* ]]
 	ts --direction to-remote --table items --delete --dry-run -v --json
 	expect_status 0
 	[ "$(json_get "d['written']")" = false ]
