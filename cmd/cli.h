@@ -236,5 +236,13 @@ const char *sc_cli_db(sc_ctx *ctx, const char **origin);
 /* Connects to the source DB within --timeout; the error names the setting
  * it came from. */
 struct sc_pg *sc_cli_connect_db(sc_ctx *ctx, sc_error *err);
+/* The sync rules a command works on: the file at path, else the service
+ * config's sync_config content (named "sync_config.content"), validated
+ * into r. 0 with *text (the caller frees it after r) and *name set; else
+ * the exit code, the error shown (`which` is the usage error when there
+ * are no rules at all) and nothing left to free. */
+struct sc_rules_result;
+int sc_cli_rules(sc_ctx *ctx, const char *path, const char *which, struct sc_rules_result *r, char **text,
+		 const char **name);
 
 #endif

@@ -12,6 +12,7 @@
 #include "../lib/buf.h"
 #include "../lib/netaddr.h"
 #include "../lib/pg.h"
+#include "../lib/rules.h"
 #include "../lib/util.h"
 #include "../lib/text.h"
 #include "cli.h"
@@ -760,5 +761,32 @@ int sc_cli_settings(sc_ctx *ctx, sc_settings *s)
 		return sc_cli_fail(ctx, &err);
 	if (ctx->cfg.flag[SC_SET_DB] && sc_pg_conninfo_has_password(ctx->cfg.flag[SC_SET_DB]))
 		sc_cli_warn(ctx, "a password in --db is visible to other users in ps; use SYNCCTL_DB, --env-file or ~/.pgpass");
+	return 0;
+}
+
+int sc_cli_rules(sc_ctx *ctx, const char *path, const char *which, sc_rules_result *r, char **text, const char **name)
+{
+	sc_error err;
+	sc_error_clear(&err);
+	size_t len = 0;
+	*name = path;
+	if (path) {
+		*text = sc_read_file(path, SC_RULES_MAX_BYTES, &len, "rules file", &err);
+		if (!*text)
+			return sc_cli_fail(ctx, &err);
+	} else if (ctx->cfg.ps_rules_content) {
+		*text = sc_xstrdup(ctx->cfg.ps_rules_content);
+		len = strlen(*text);
+		*name = "sync_config.content";
+	} else {
+		*text = NULL;
+		return sc_cli_usage_error(ctx, "%s", which);
+	}
+	if (sc_rules_validate(*text, len, *name, r, &err) != 0) {
+		sc_rules_result_free(r);
+		free(*text);
+		*text = NULL;
+		return sc_cli_fail(ctx, &err);
+	}
 	return 0;
 }

@@ -88,27 +88,13 @@ static int validate(sc_ctx *ctx, rules_opts *o, const char *path)
 {
 	sc_error err;
 	sc_error_clear(&err);
-	char *text = NULL;
-	size_t len = 0;
-	const char *name = path;
-	if (path) {
-		text = sc_read_file(path, SC_RULES_MAX_BYTES, &len, "rules file", &err);
-		if (!text)
-			return sc_cli_fail(ctx, &err);
-	} else if (ctx->cfg.ps_rules_content) {
-		text = sc_xstrdup(ctx->cfg.ps_rules_content);
-		len = strlen(text);
-		name = "sync_config.content";
-	} else {
-		return sc_cli_usage_error(ctx, "which rules file? give FILE, --rules FILE, SYNCCTL_RULES, or --powersync-config");
-	}
+	char *text;
+	const char *name;
 	sc_rules_result r;
-	if (sc_rules_validate(text, len, name, &r, &err) != 0) {
-		sc_rules_result_free(&r);
-		free(text);
-		return sc_cli_fail(ctx, &err);
-	}
-	int rc = 0;
+	int rc = sc_cli_rules(ctx, path, "which rules file? give FILE, --rules FILE, SYNCCTL_RULES, or --powersync-config", &r,
+			      &text, &name);
+	if (rc)
+		return rc;
 	const char *db = sc_config_get(&ctx->cfg, SC_SET_DB, NULL);
 	if (db && sc_rules_count(&r, SC_RULES_ERROR) == 0) {
 		sc_pg *pg = sc_cli_connect_db(ctx, &err);

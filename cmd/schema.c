@@ -268,27 +268,13 @@ static int run_client(sc_ctx *ctx, const schema_opts *o)
 		return rc;
 	sc_error err;
 	sc_error_clear(&err);
-	const char *path = sc_config_get(&ctx->cfg, SC_SET_RULES, NULL);
 	char *text;
-	size_t len = 0;
-	const char *name = path;
-	if (path) {
-		text = sc_read_file(path, SC_RULES_MAX_BYTES, &len, "rules file", &err);
-		if (!text)
-			return sc_cli_fail(ctx, &err);
-	} else if (ctx->cfg.ps_rules_content) {
-		text = sc_xstrdup(ctx->cfg.ps_rules_content);
-		len = strlen(text);
-		name = "sync_config.content";
-	} else {
-		return sc_cli_usage_error(ctx, "which rules? give --rules FILE, SYNCCTL_RULES, or --powersync-config");
-	}
+	const char *name;
 	sc_rules_result r;
-	if (sc_rules_validate(text, len, name, &r, &err) != 0) {
-		sc_rules_result_free(&r);
-		free(text);
-		return sc_cli_fail(ctx, &err);
-	}
+	rc = sc_cli_rules(ctx, sc_config_get(&ctx->cfg, SC_SET_RULES, NULL),
+			  "which rules? give --rules FILE, SYNCCTL_RULES, or --powersync-config", &r, &text, &name);
+	if (rc)
+		return rc;
 	size_t warnings = sc_rules_count(&r, SC_RULES_WARNING);
 	if (sc_rules_count(&r, SC_RULES_ERROR)) {
 		rc = invalid_rules(ctx, &r, name);
