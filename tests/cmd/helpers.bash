@@ -110,3 +110,36 @@ watch_slot_ready() {
 	cat "$W/err" >&2
 	return 1
 }
+
+# watch_start ARGS..: syncctl watch --db $URI in the background, JSON
+# lines into $W/out; returns once its slot streams.
+watch_start() {
+	"$SYNCCTL" watch --db "$URI" --format json "$@" >"$W/out" 2>"$W/err" &
+	WPID=$!
+	watch_slot_ready "$URI" "$WPID"
+}
+
+# watch_wait: waits (at most 20 s) for it to exit; its status in $WSTATUS.
+watch_wait() {
+	for _ in $(seq 400); do
+		kill -0 "$WPID" 2>/dev/null || break
+		sleep 0.05
+	done
+	if kill -0 "$WPID" 2>/dev/null; then
+		kill -9 "$WPID"
+		rm -f "/dev/shm/mongoc-$WPID"
+		echo "watch did not stop" >&2
+		return 1
+	fi
+	WSTATUS=0
+	wait "$WPID" || WSTATUS=$?
+	if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$W/err"; then
+		cat "$W/err" >&2
+		return 1
+	fi
+}
+
+# line N EXPR: a Python expression over the N-th JSON line of $W/out (d).
+line() {
+	sed -n "${1}p" "$W/out" | python3 -c 'import json,sys; d=json.load(sys.stdin); v=eval(sys.argv[1]); print(json.dumps(v, ensure_ascii=False) if not isinstance(v,str) else v)' "$2"
+}
