@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <libgen.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,7 +48,9 @@ const sc_opt sc_global_opts[] = {
 		   .file = true, .nonempty = true),
 	OPT_CALL(sc_ctx, "resolve", 0, resolve, "HOST[:PORT]=ADDR[:PORT]", resolve_opt,
 		 "connect to ADDR for HOST (repeatable), e.g. the names of a compose network", .repeatable = true),
-	OPT_FILE(sc_ctx, "output", 0, output, "FILE", "write the output to FILE (atomically: a temporary file, then renamed)"),
+	OPT_FILE(sc_ctx, "output", 0, output, "FILE", "write the output to FILE (atomically: a temporary file, then renamed)",
+		 .doc = "Checked before the command does anything: a missing or read-only directory, or a directory by "
+			"that name, is exit 3 at once."),
 	{ .name = "help", .short_name = 'h', .type = SC_OPT_FLAG, .help = "show this help", .targeted = true },
 	OPT_END,
 };
@@ -357,13 +360,36 @@ int sc_cli_parse(sc_ctx *ctx, int argc, char **argv, void *opts)
 	return rc;
 }
 
+/* Why --output FILE could not be written at the end (0: it could): a
+ * directory by that name, or a directory that is missing or not writable
+ * for the temporary file beside it. */
+static int output_place(const char *path)
+{
+	struct stat st;
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		return EISDIR;
+	char *d = sc_xstrdup(path);
+	int e = access(dirname(d), W_OK | X_OK) == 0 ? 0 : errno;
+	free(d);
+	return e;
+}
+
 bool sc_cli_start(sc_ctx *ctx, int argc, char **argv, void *opts, int *first, int *rc)
 {
 	*first = sc_cli_parse(ctx, argc, argv, opts);
-	if (*first >= 0)
-		return true;
-	*rc = *first == -2 ? SC_EXIT_OK : SC_EXIT_USAGE;
-	return false;
+	if (*first < 0) {
+		*rc = *first == -2 ? SC_EXIT_OK : SC_EXIT_USAGE;
+		return false;
+	}
+	/* Before the work, not after it: a cron job's tenant-sync that wrote
+	 * both databases and then could not write its report. */
+	int e = ctx->output ? output_place(ctx->output) : 0;
+	if (e) {
+		sc_cli_error(ctx, "cannot write --output %s: %s", ctx->output, strerror(e));
+		*rc = SC_EXIT_FAILED;
+		return false;
+	}
+	return true;
 }
 
 /* ---- the tables' own check ---- */

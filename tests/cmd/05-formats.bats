@@ -127,6 +127,34 @@ nagios_line() {
 	stop_server
 }
 
+@test "--output that cannot be written is refused before the work (exit 3): a missing or read-only directory, a directory by that name" {
+	# The source is unreachable: the error is the output's, found first.
+	sc slots --db "postgresql://postgres@127.0.0.1:1/postgres" --output "$W/missing/s.prom"
+	expect_status 3
+	[ "$stderr" = "syncctl slots: error: cannot write --output $W/missing/s.prom: No such file or directory" ]
+	sc slots --db "postgresql://postgres@127.0.0.1:1/postgres" --output "$W"
+	expect_status 3
+	[ "$stderr" = "syncctl slots: error: cannot write --output $W: Is a directory" ]
+	# tenant-sync writes nothing to either database then.
+	q "$OTHER" -c "DROP TABLE IF EXISTS early" -c "CREATE TABLE early (id int PRIMARY KEY)" -c "INSERT INTO early VALUES (1)"
+	q "$OTHER2" -c "DROP TABLE IF EXISTS early" -c "CREATE TABLE early (id int PRIMARY KEY)"
+	sc tenant-sync --local "$OTHER" --remote "$OTHER2" --direction to-remote --table early --output "$W/missing/report.txt"
+	expect_status 3
+	[ "$(q "$OTHER2" -c "SELECT count(*) FROM early")" = 0 ]
+	sc tenant-sync --local "$OTHER" --remote "$OTHER2" --direction to-remote --table early --output "$W/report.txt"
+	expect_status 0
+	[ "$(q "$OTHER2" -c "SELECT count(*) FROM early")" = 1 ]
+	grep -q "^early  to-remote  1 " "$W/report.txt"
+	if [ "$(id -u)" -ne 0 ]; then
+		mkdir "$W/ro" && chmod 555 "$W/ro"
+		sc slots --db "$URI" --output "$W/ro/s.prom"
+		expect_status 3
+		[ "$stderr" = "syncctl slots: error: cannot write --output $W/ro/s.prom: Permission denied" ]
+	fi
+	q "$OTHER" -c "DROP TABLE early"
+	q "$OTHER2" -c "DROP TABLE early"
+}
+
 @test "--format prometheus when nothing could be checked: syncctl_status 3 and the exit code, so the textfile does not keep the last good run" {
 	# The idle slot warns: status 1, exit 0.
 	sc slots --db "$URI" --format prometheus --output "$W/s.prom"
