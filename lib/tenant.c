@@ -1751,8 +1751,9 @@ static char *update_sql(run *R, tab *t, int to)
 
 /* Inserts, then updates, the rows each side receives, on both sides at
  * once (each side's own order is kept: parents first, by the caller). */
-static int apply_rows(run *R, tab *t)
+static int apply_rows(run *R, tab *t, int unused)
 {
+	(void)unused;
 	char *sql[2][2] = { { NULL, NULL }, { NULL, NULL } }; /* [step][side] */
 	int rc = 0;
 	for (int to = 0; to < 2 && rc == 0; to++) {
@@ -2049,6 +2050,26 @@ static int sync_diff(run *R)
 	return 0;
 }
 
+static int transfer_both(run *R, tab *t, int unused)
+{
+	(void)unused;
+	return transfer(R, t, 0) != 0 || transfer(R, t, 1) != 0 ? -1 : 0;
+}
+
+/* step(R, t, arg) for each table, parents first (or children first), its
+ * time added to the table's. */
+static int each_table(run *R, bool children_first, int (*step)(run *, tab *, int), int arg)
+{
+	for (size_t i = 0; i < R->ntabs; i++) {
+		tab *t = &R->tabs[R->order[children_first ? R->ntabs - 1 - i : i]];
+		double t0 = sc_now_ms();
+		if (step(R, t, arg) != 0)
+			return -1;
+		t->out->ms += sc_now_ms() - t0;
+	}
+	return 0;
+}
+
 /* The writes: rows moved and applied parents first, deletes children
  * first, sequences advanced, kept rows pruned, the state recorded. */
 static int sync_write(run *R)
@@ -2058,31 +2079,15 @@ static int sync_write(run *R)
 	for (int s = 0; s < 2; s++)
 		if (sc_pg_command(R->pg[s], "SELECT set_config('random_page_cost', '1.1', false)", 0, NULL, R->err) != 0)
 			return -1;
-	for (size_t k = 0; k < R->ntabs; k++) {
-		tab *t = &R->tabs[R->order[k]];
-		double t0 = sc_now_ms();
-		for (int s = 0; s < 2; s++)
-			if (transfer(R, t, s) != 0)
-				return -1;
-		t->out->ms += sc_now_ms() - t0;
-	}
-	for (size_t k = 0; k < R->ntabs; k++) {
-		tab *t = &R->tabs[R->order[k]];
-		double t0 = sc_now_ms();
-		if (apply_rows(R, t) != 0)
-			return -1;
-		t->out->ms += sc_now_ms() - t0;
-	}
+	/* Rows both ways, then applied parents first, then deletes children
+	 * first (each side in its own order; the sides apart). */
+	if (each_table(R, false, transfer_both, 0) != 0 || each_table(R, false, apply_rows, 0) != 0)
+		return -1;
 	for (int to = 0; to < 2; to++) {
 		if (!writes_to(o, to))
 			continue;
-		for (size_t k = R->ntabs; k-- > 0;) {
-			tab *t = &R->tabs[R->order[k]];
-			double t0 = sc_now_ms();
-			if (apply_deletes(R, t, to) != 0)
-				return -1;
-			t->out->ms += sc_now_ms() - t0;
-		}
+		if (each_table(R, true, apply_deletes, to) != 0)
+			return -1;
 		for (size_t k = 0; k < R->ntabs; k++) {
 			tab *t = &R->tabs[R->order[k]];
 			if (receives(t, to) && sc_ts_advance_sequences(R, t, to) != 0)
