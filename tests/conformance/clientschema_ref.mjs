@@ -18,26 +18,7 @@
 // (CustomTypeRegistry) types it. One node process runs every job.
 
 // Node 20 lacks Object.groupBy/Map.groupBy, which the streams compiler calls.
-if (!Object.groupBy) {
-  Object.groupBy = (items, key) => {
-    const out = Object.create(null);
-    let i = 0;
-    for (const item of items) (out[key(item, i++)] ??= []).push(item);
-    return out;
-  };
-}
-if (!Map.groupBy) {
-  Map.groupBy = (items, key) => {
-    const out = new Map();
-    let i = 0;
-    for (const item of items) {
-      const k = key(item, i++);
-      if (!out.has(k)) out.set(k, []);
-      out.get(k).push(item);
-    }
-    return out;
-  };
-}
+import './groupby_polyfill.mjs';
 const sr = await import('@powersync/service-sync-rules');
 const { readFileSync, writeFileSync, mkdirSync } = await import('node:fs');
 const { execFileSync } = await import('node:child_process');

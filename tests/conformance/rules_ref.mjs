@@ -2,27 +2,8 @@
 // conformance suite: `node rules_ref.mjs FILE...` prints one JSON line per
 // file: {"file", "valid", "errors": [{"type", "message", "line", "column"}]}.
 // Node 20 lacks Object.groupBy/Map.groupBy, which the streams compiler
-// calls: small polyfills come first.
-if (!Object.groupBy) {
-  Object.groupBy = (items, key) => {
-    const out = Object.create(null);
-    let i = 0;
-    for (const item of items) (out[key(item, i++)] ??= []).push(item);
-    return out;
-  };
-}
-if (!Map.groupBy) {
-  Map.groupBy = (items, key) => {
-    const out = new Map();
-    let i = 0;
-    for (const item of items) {
-      const k = key(item, i++);
-      if (!out.has(k)) out.set(k, []);
-      out.get(k).push(item);
-    }
-    return out;
-  };
-}
+// calls: the polyfills come first.
+import './groupby_polyfill.mjs';
 const { SqlSyncRules } = await import('@powersync/service-sync-rules');
 const { readFileSync } = await import('node:fs');
 
