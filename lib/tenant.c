@@ -1495,10 +1495,7 @@ static int merge_stateful(run *R, tab *t)
 			free(in);
 			if (got < 0)
 				return -1;
-			char *an = sc_xasprintf("ANALYZE pg_temp.sc_o_%d", t->index);
-			int rc = sc_pg_command(R->pg[!s], an, 0, NULL, R->err);
-			free(an);
-			if (rc != 0)
+			if (sc_ts_analyze_keys(R, !s, 'o', t->index) != 0)
 				return -1;
 		}
 		if (sc_ts_plan(R, SC_TS_PLAN_PROBE) != 0)

@@ -160,6 +160,9 @@ int sc_ts_both_exec(ts_run *R, char *const sql[2], const char *const *params[2],
  * probes of a few keys, and back to the session's own. */
 enum { SC_TS_PLAN_DEFAULT, SC_TS_PLAN_SCAN, SC_TS_PLAN_PROBE };
 int sc_ts_plan(ts_run *R, int how);
+/* ANALYZE pg_temp.sc_<set>_<index> on side s (the changed keys, 'i', or
+ * the other side's, 'o'), for the joins that follow. */
+int sc_ts_analyze_keys(ts_run *R, int s, char set, int index);
 /* A key's new base membership and unresolved flags (-1: resolved). */
 void sc_ts_decide_state(ts_run *R, ts_tab *t, PGresult *res, int row, bool inbase, int ul, int ur);
 /* After the writes, in each side's transaction: the record and its key

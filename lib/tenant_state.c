@@ -577,6 +577,31 @@ int sc_ts_plan(run *R, int how)
 	return 0;
 }
 
+/* sc_ts_both_exec under the planner settings `how`, then the session's
+ * again. */
+static int both_exec_planned(run *R, int how, char *const sql[2], const char *const *params[2], int nparams,
+			     PGresult *res[2])
+{
+	res[0] = res[1] = NULL;
+	if (sc_ts_plan(R, how) != 0 || sc_ts_both_exec(R, sql, params, nparams, res) != 0)
+		return -1;
+	if (sc_ts_plan(R, SC_TS_PLAN_DEFAULT) != 0) {
+		PQclear(res[0]);
+		PQclear(res[1]);
+		res[0] = res[1] = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+int sc_ts_analyze_keys(run *R, int s, char set, int index)
+{
+	char *an = sc_xasprintf("ANALYZE pg_temp.sc_%c_%d", set, index);
+	int rc = sc_pg_command(R->pg[s], an, 0, NULL, R->err);
+	free(an);
+	return rc;
+}
+
 int sc_ts_changed_keys(run *R, tab *t, long long n[2])
 {
 	char *q1[2], *q2[2], *q3[2];
@@ -633,13 +658,8 @@ int sc_ts_changed_keys(run *R, tab *t, long long n[2])
 	free(cls);
 	PGresult *res[2] = { NULL, NULL };
 	int rc = -1;
-	if (sc_ts_plan(R, SC_TS_PLAN_SCAN) != 0 || sc_ts_both_exec(R, q1, params, 5, res) != 0)
+	if (both_exec_planned(R, SC_TS_PLAN_SCAN, q1, params, 5, res) != 0)
 		goto out;
-	if (sc_ts_plan(R, SC_TS_PLAN_DEFAULT) != 0) {
-		PQclear(res[0]);
-		PQclear(res[1]);
-		goto out;
-	}
 	long long ins[2];
 	for (int s = 0; s < 2; s++) {
 		ins[s] = sc_pg_get_ll(res[s], 0, 0, 0);
@@ -654,25 +674,12 @@ int sc_ts_changed_keys(run *R, tab *t, long long n[2])
 		goto out;
 	}
 	/* Statistics for the joins below and the stream (few keys, or many). */
-	for (int s = 0; s < 2; s++) {
-		if (!ins[s])
-			continue;
-		char *an = sc_xasprintf("ANALYZE pg_temp.sc_i_%d", t->index);
-		int arc = sc_pg_command(R->pg[s], an, 0, NULL, R->err);
-		free(an);
-		if (arc != 0)
+	for (int s = 0; s < 2; s++)
+		if (ins[s] && sc_ts_analyze_keys(R, s, 'i', t->index) != 0)
 			goto out;
-	}
 	const char *const *none[2] = { NULL, NULL };
-	if (sc_ts_plan(R, SC_TS_PLAN_PROBE) != 0)
+	if (both_exec_planned(R, SC_TS_PLAN_PROBE, q2, none, 0, res) != 0)
 		goto out;
-	if (sc_ts_both_exec(R, q2, none, 0, res) != 0)
-		goto out;
-	if (sc_ts_plan(R, SC_TS_PLAN_DEFAULT) != 0) {
-		PQclear(res[0]);
-		PQclear(res[1]);
-		goto out;
-	}
 	for (int s = 0; s < 2; s++) {
 		long long iv = sc_pg_get_ll(res[s], 0, 0, 0), upresent = sc_pg_get_ll(res[s], 0, 1, 0);
 		long long uk = sc_pg_get_ll(res[s], 0, 2, 0);
@@ -704,15 +711,9 @@ int sc_ts_changed_keys(run *R, tab *t, long long n[2])
 		}
 		n[s] += found;
 	}
-	for (int s = 0; s < 2; s++) {
-		if (n[s] == ins[s])
-			continue;
-		char *an = sc_xasprintf("ANALYZE pg_temp.sc_i_%d", t->index);
-		int arc = sc_pg_command(R->pg[s], an, 0, NULL, R->err);
-		free(an);
-		if (arc != 0)
+	for (int s = 0; s < 2; s++)
+		if (n[s] != ins[s] && sc_ts_analyze_keys(R, s, 'i', t->index) != 0)
 			goto out;
-	}
 	rc = 0;
 out:
 	for (int s = 0; s < 2; s++) {

@@ -17,10 +17,7 @@ case "$SYNCCTL" in
 esac
 
 setup_file() {
-	pg_start
-	export A=$PGTMP_URI ADIR=$PGTMP_DIR
-	pg_start
-	export B=$PGTMP_URI BDIR=$PGTMP_DIR
+	pg_start_pair
 	local t="CREATE TABLE big (id bigint PRIMARY KEY, tenant_id int, name text, doc jsonb, updated_at timestamptz);
 		CREATE SCHEMA keep; CREATE TABLE keep.big (LIKE big);"
 	q "$A" -c "$t" -c "INSERT INTO keep.big SELECT g, g % 20, 'name ' || g,
@@ -35,8 +32,7 @@ setup_file() {
 }
 
 teardown_file() {
-	pg_stop "$ADIR"
-	pg_stop "$BDIR"
+	pg_stop_pair
 }
 
 setup() {

@@ -9,15 +9,11 @@
 load helpers
 
 setup_file() {
-	pg_start
-	export A=$PGTMP_URI ADIR=$PGTMP_DIR
-	pg_start
-	export B=$PGTMP_URI BDIR=$PGTMP_DIR
+	pg_start_pair
 }
 
 teardown_file() {
-	pg_stop "$ADIR"
-	pg_stop "$BDIR"
+	pg_stop_pair
 }
 
 @test "model: random rounds of edits on both sides, each followed by tenant-sync both; both databases and the report equal the model's" {

@@ -7,15 +7,11 @@
 load helpers
 
 setup_file() {
-	pg_start
-	export A=$PGTMP_URI ADIR=$PGTMP_DIR
-	pg_start
-	export B=$PGTMP_URI BDIR=$PGTMP_DIR
+	pg_start_pair
 }
 
 teardown_file() {
-	pg_stop "$ADIR"
-	pg_stop "$BDIR"
+	pg_stop_pair
 }
 
 SCHEMA="

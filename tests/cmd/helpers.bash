@@ -62,6 +62,20 @@ pg_stop() {
 	[ -n "${1:-}" ] && "$PGTMP" stop "$1"
 }
 
+# pg_start_pair: the two servers of the tenant-sync tests, local (A, ADIR,
+# APORT) and remote (B, BDIR); pg_stop_pair stops both.
+pg_start_pair() {
+	pg_start || return 1
+	export A=$PGTMP_URI ADIR=$PGTMP_DIR APORT=$PGTMP_PORT
+	pg_start || return 1
+	export B=$PGTMP_URI BDIR=$PGTMP_DIR
+}
+
+pg_stop_pair() {
+	pg_stop "${ADIR:-}"
+	pg_stop "${BDIR:-}"
+}
+
 # psql against a URI, quiet, failing on errors.
 q() {
 	local uri=$1
